@@ -1,0 +1,103 @@
+"""Render a view of the UI to a PNG without a screen (``commandcenter screenshot``).
+
+Used to look at screens in CI and in documentation: the view is built with real data (the site
+and the event log), laid out at the requested size offscreen and grabbed with
+:meth:`QWidget.grab`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from commandcenter.core.clock import Clock
+from commandcenter.core.site import PlanLevel, Site
+from commandcenter.ui.models import EventSource
+
+VIEWS = ("plans", "wall")
+"""The views :func:`render_view` knows."""
+
+
+def _application() -> QApplication:
+    app = QCoreApplication.instance()
+    if app is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication(["commandcenter-screenshot"])
+    if not isinstance(app, QApplication):
+        raise RuntimeError("a non-widget Qt application is running; cannot render widgets")
+    return app
+
+
+def _settle(app: QApplication, widget: QWidget) -> None:
+    for _ in range(3):
+        app.processEvents()
+    widget.updateGeometry()
+    app.processEvents()
+
+
+def render_view(view: str, out: Path, size: tuple[int, int], *, site: Site,
+                event_log: EventSource, clock: Clock, lang: str,
+                db_label: str | None = None) -> Path:
+    """Render ``view`` at ``size`` (width, height) to the PNG file ``out`` and return its path.
+
+    Args:
+        view: ``"plans"`` (the console with the first L3 plan open, or the first plan there is)
+            or ``"wall"`` (the wall display).
+        out: Where to write the PNG; parent folders are created.
+        size: Width and height in pixels.
+        site: The loaded site.
+        event_log: The event log to show events from.
+        clock: The clock the views show.
+        lang: ``"zh"`` or ``"en"``.
+        db_label: The database name for the status bar (default: the log's ``url``).
+
+    Raises:
+        ValueError: ``view`` is not one of :data:`VIEWS`, or ``size`` is not positive.
+        OSError: The PNG could not be written.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; known views: {', '.join(VIEWS)}")
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ValueError(f"size must be positive, got {width}x{height}")
+    app = _application()
+    from commandcenter.ui import i18n
+
+    previous = i18n.current()
+    widget: QWidget
+    if view == "plans":
+        from commandcenter.ui.main_window import MainWindow
+
+        label = db_label if db_label is not None else str(getattr(event_log, "url", ""))
+        window = MainWindow(site, event_log, clock, db_label=label, lang=lang)
+        by_level = site.plans_by_level()
+        chosen = by_level[PlanLevel.L3] or next((ps for ps in by_level.values() if ps), [])
+        if chosen:
+            window.select_plan(chosen[0].id)
+        widget = window
+    else:
+        from commandcenter.ui.wall import WallWindow
+
+        widget = WallWindow(site, event_log, clock, lang=lang)
+    try:
+        widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        widget.resize(width, height)
+        widget.show()
+        _settle(app, widget)
+        pixmap = widget.grab()
+        if pixmap.width() != width or pixmap.height() != height:
+            pixmap = pixmap.scaled(width, height, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation)
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not pixmap.save(str(out), "PNG"):
+            raise OSError(f"could not write {out}")
+    finally:
+        widget.close()
+        widget.deleteLater()
+        app.processEvents()
+        i18n.set_language(previous)
+    return out

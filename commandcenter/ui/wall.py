@@ -1,0 +1,365 @@
+"""The wall display: a dark, high-contrast overview readable from across the control room.
+
+A header with the site's name and a big clock, then a row of panels: the plans by level (L1–L4,
+colour-coded, with counts and titles) and the live feed of the latest events from the event log.
+The panel row is open: later panels (alarms, the active incident, the map) are added with
+:meth:`WallWindow.add_panel`. Everything shown is real data; an empty log says so.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QFontMetrics, QGuiApplication, QResizeEvent, QScreen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLayout,
+    QSizePolicy,
+    QStackedLayout,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from commandcenter.core.clock import Clock
+from commandcenter.core.site import Plan, PlanLevel, Site
+from commandcenter.ui import i18n
+from commandcenter.ui.i18n import name_of, tr
+from commandcenter.ui.models import EventFeedModel, EventSource, connect_feed, site_timezone
+from commandcenter.ui.theme import Theme, level_colour, wall_style_sheet, wall_theme
+
+MAX_TITLES_PER_LEVEL = 3
+"""Plan titles listed per level tile; the rest are counted."""
+
+FEED_ROWS = 50
+"""Events the wall keeps in its feed (the table shows as many as fit)."""
+
+
+def screen_for(index: int) -> QScreen:
+    """Return monitor ``index`` (0-based, as ``--screen N`` counts them).
+
+    Raises:
+        ValueError: There is no such monitor; the message says how many there are.
+    """
+    screens = QGuiApplication.screens()
+    if not 0 <= index < len(screens):
+        names = ", ".join(f"{i}: {s.name()} {s.size().width()}×{s.size().height()}"
+                          for i, s in enumerate(screens))
+        raise ValueError(f"no screen {index}; this machine has {len(screens)} ({names})")
+    return screens[index]
+
+
+class LevelTile(QFrame):
+    """One plan level on the wall: a coloured level block, the level's name, count and titles."""
+
+    def __init__(self, level: PlanLevel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.level = level
+        self._theme: Theme | None = None
+        self._lines: list[str] = []
+        self._tail = ""
+        self.setObjectName("levelTile")
+        colours = level_colour(level)
+        self.block = QLabel(level.value, self)
+        self.block.setObjectName("levelBlock")
+        self.block.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._block_css = (f"background: {colours.fill}; color: {colours.text}; "
+                           f"border-radius: 6px; font-weight: bold;")
+        self.name = QLabel(self)
+        self.name.setObjectName("levelName")
+        self.count = QLabel(self)
+        self.count.setObjectName("levelCount")
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.titles = QLabel(self)
+        self.titles.setObjectName("levelTitles")
+        self.titles.setWordWrap(False)
+        self.titles.setTextFormat(Qt.TextFormat.RichText)
+        self.titles.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.titles.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        name_row = QHBoxLayout()
+        name_row.setSpacing(12)
+        name_row.addWidget(self.name, 1)
+        name_row.addWidget(self.count)
+        right = QVBoxLayout()
+        right.setSpacing(2)
+        right.addLayout(name_row)
+        right.addWidget(self.titles, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(20)
+        layout.addWidget(self.block, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(right, 1)
+
+    def show_plans(self, plans: list[Plan], lang: str, theme: Theme) -> None:
+        """Show ``plans`` of this level in ``lang`` at ``theme``'s sizes."""
+        side = round(theme.heading_px * 2.2)
+        self.block.setFixedSize(side, side)
+        self.block.setStyleSheet(f"QLabel#levelBlock {{ {self._block_css} "
+                                 f"font-size: {theme.heading_px}px; }}")
+        self.name.setText(name_of("level", self.level.value, lang))
+        self.name.setStyleSheet(f"QLabel#levelName {{ font-weight: bold; "
+                                f"font-size: {theme.heading_px}px; }}")
+        self.count.setText(tr("wall.plan_count", lang, count=len(plans)))
+        self.count.setStyleSheet(f"QLabel#levelCount {{ font-weight: bold; color: "
+                                 f"{theme.text if plans else theme.muted}; "
+                                 f"font-size: {theme.heading_px}px; }}")
+        self._theme = theme
+        self._lines = [p.title.get(lang) for p in plans[:MAX_TITLES_PER_LEVEL]]
+        extra = len(plans) - MAX_TITLES_PER_LEVEL
+        self._tail = tr("wall.more", lang, count=extra) if extra > 0 else \
+            (tr("wall.no_plans", lang) if not plans else "")
+        self.titles.setFont(theme.font(theme.body_px))
+        self.titles.setStyleSheet(f"QLabel#levelTitles {{ font-size: {theme.body_px}px; "
+                                  f"color: {theme.text}; }}")
+        self._layout_titles()
+
+    def _layout_titles(self) -> None:
+        """Cut titles that do not fit the tile's width with an ellipsis."""
+        theme = self._theme
+        if theme is None:
+            return
+        metrics = QFontMetrics(theme.font(theme.body_px))
+        width = max(self.titles.width(), 40)
+        lines = [_esc(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width))
+                 for line in self._lines]
+        if self._tail:
+            lines.append(f'<span style="color:{theme.muted};">{_esc(self._tail)}</span>')
+        self.titles.setText("<br>".join(lines))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-cut the titles for the new width."""
+        super().resizeEvent(event)
+        self._layout_titles()
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class WallWindow(QWidget):
+    """The wall display window.
+
+    Args:
+        site: The loaded site; the wall only reads it.
+        event_log: The event log; the feed follows it live.
+        clock: Where the big clock takes its time from.
+        lang: UI language (``"zh"``/``"en"``); ``None`` follows the current one.
+        screen: Monitor to go full screen on at once (see :meth:`show_on`).
+
+    Attributes:
+        feed: The event feed model (newest first).
+        feed_view: The table showing :attr:`feed`.
+        tiles: The level tiles, by level.
+        panels: The row of panels; later panels are added with :meth:`add_panel`.
+    """
+
+    def __init__(self, site: Site, event_log: EventSource, clock: Clock, *,
+                 lang: str | None = None, screen: QScreen | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("wall")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._site = site
+        self._clock = clock
+        self._tz = site_timezone(site)
+        self._lang = lang or i18n.current()
+        self._theme: Theme | None = None
+
+        # --- header
+        self.site_label = QLabel(self)
+        self.site_label.setObjectName("wallSite")
+        self.site_sub = QLabel(self)
+        self.site_sub.setObjectName("wallSiteSub")
+        self.clock_label = QLabel(self)
+        self.clock_label.setObjectName("wallClock")
+        self.clock_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.date_label = QLabel(self)
+        self.date_label.setObjectName("wallDate")
+        self.date_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header = QGridLayout()
+        header.setHorizontalSpacing(24)
+        header.setVerticalSpacing(0)
+        header.addWidget(self.site_label, 0, 0)
+        header.addWidget(self.site_sub, 1, 0)
+        header.addWidget(self.clock_label, 0, 1)
+        header.addWidget(self.date_label, 1, 1)
+        header.setColumnStretch(0, 1)
+
+        # --- plans panel
+        self.plans_panel, plans_body, self.plans_heading = self._panel()
+        self.tiles: dict[PlanLevel, LevelTile] = {}
+        for level in PlanLevel:
+            tile = LevelTile(level, self.plans_panel)
+            self.tiles[level] = tile
+            plans_body.addWidget(tile, 1)
+
+        # --- events panel
+        self.events_panel, events_body, self.events_heading = self._panel()
+        self.feed = EventFeedModel(self._tz, max_rows=FEED_ROWS, lang=self._lang,
+                                   time_format="%H:%M:%S", parent=self)
+        self.feed_view = QTableView(self.events_panel)
+        self.feed_view.setObjectName("wallFeed")
+        self.feed_view.setModel(self.feed)
+        self.feed_view.verticalHeader().hide()
+        self.feed_view.setShowGrid(False)
+        self.feed_view.setAlternatingRowColors(True)
+        self.feed_view.setWordWrap(False)
+        self.feed_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.feed_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.feed_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.feed_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.feed_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.feed_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        fh = self.feed_view.horizontalHeader()
+        for col in (EventFeedModel.COL_TIME, EventFeedModel.COL_TYPE, EventFeedModel.COL_SOURCE):
+            fh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        fh.setSectionResizeMode(EventFeedModel.COL_DETAILS, QHeaderView.ResizeMode.Stretch)
+        fh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.feed_empty = QLabel(self.events_panel)
+        self.feed_empty.setObjectName("wallMuted")
+        self.feed_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._feed_stack = QStackedLayout()
+        self._feed_stack.addWidget(self.feed_view)
+        self._feed_stack.addWidget(self.feed_empty)
+        events_body.addLayout(self._feed_stack, 1)
+        for sig in (self.feed.rowsInserted, self.feed.rowsRemoved, self.feed.modelReset):
+            sig.connect(self._update_feed_state)
+
+        # --- the panel row: plans | events; later panels join with add_panel()
+        self.panels = QHBoxLayout()
+        self.panels.setSpacing(24)
+        self.panels.addWidget(self.plans_panel, 4)
+        self.panels.addWidget(self.events_panel, 6)
+
+        root = QVBoxLayout(self)
+        # A fixed minimum instead of one recomputed by the layout (see MainWindow).
+        root.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self.setMinimumSize(640, 360)
+        root.setContentsMargins(32, 20, 32, 28)
+        root.setSpacing(20)
+        root.addLayout(header)
+        root.addLayout(self.panels, 1)
+
+        self._bridge = connect_feed(self.feed, event_log, self)
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.update_clock)
+        self._timer.start()
+        i18n.language().changed.connect(self.set_language)
+        self._following_language = True
+
+        self.resize(1920, 1080)
+        self._apply_theme(wall_theme(screen.geometry().height() if screen else 1080))
+        self.set_language(self._lang)
+        self._update_feed_state()
+        if screen is not None:
+            self.show_on(screen)
+
+    def _panel(self) -> tuple[QFrame, QVBoxLayout, QLabel]:
+        frame = QFrame(self)
+        frame.setObjectName("wallPanel")
+        heading = QLabel(frame)
+        heading.setObjectName("wallHeading")
+        body = QVBoxLayout(frame)
+        body.setContentsMargins(24, 16, 24, 20)
+        body.setSpacing(14)
+        body.addWidget(heading)
+        return frame, body, heading
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def theme(self) -> Theme:
+        """The wall theme at the current size."""
+        assert self._theme is not None
+        return self._theme
+
+    def add_panel(self, widget: QWidget, stretch: int = 4, index: int = -1) -> None:
+        """Add a panel (alarms, incident, map …) to the panel row at ``index`` (end: -1)."""
+        widget.setParent(self)
+        self.panels.insertWidget(index, widget, stretch)
+
+    def show_on(self, screen: QScreen | int) -> None:
+        """Go full screen on monitor ``screen`` (a screen or its 0-based number).
+
+        Type is sized for the monitor's height.
+
+        Raises:
+            ValueError: ``screen`` is a number and there is no such monitor.
+        """
+        if isinstance(screen, int):
+            screen = screen_for(screen)
+        self.setScreen(screen)
+        self.setGeometry(screen.geometry())
+        self._apply_theme(wall_theme(screen.geometry().height()))
+        self.showFullScreen()
+
+    def set_language(self, lang: str) -> None:
+        """Show everything in ``lang``."""
+        self._lang = lang
+        self.setWindowTitle(f"{tr('app.title', lang)} — {tr('menu.view.wall', lang)}"
+                            .replace("&", ""))
+        info = self._site.info
+        self.site_label.setText(self._site.name.get(lang))
+        other = "en" if lang == "zh" else "zh"
+        sub = [self._site.name.get(other)]
+        if info is not None:
+            sub.append(info.id)
+        self.site_sub.setText("  ·  ".join(s for s in sub if s))
+        self.plans_heading.setText(tr("wall.plans", lang))
+        self.events_heading.setText(tr("wall.events", lang))
+        self.feed_empty.setText(tr("events.none", lang))
+        self.feed.set_language(lang)
+        self._show_plans()
+        self.update_clock()
+
+    def update_clock(self) -> None:
+        """Show the site's local time (called every second)."""
+        now = self._clock.now().astimezone(self._tz)
+        self.clock_label.setText(now.strftime("%H:%M:%S"))
+        self.date_label.setText(f"{now.strftime('%Y-%m-%d')}  "
+                                f"{tr(f'weekday.{now.weekday()}', self._lang)}")
+
+    # ------------------------------------------------------------------ internals
+
+    def _show_plans(self) -> None:
+        by_level = self._site.plans_by_level()
+        for level, tile in self.tiles.items():
+            tile.show_plans(by_level[level], self._lang, self.theme)
+
+    def _apply_theme(self, theme: Theme) -> None:
+        if theme == self._theme:
+            return
+        self._theme = theme
+        self.setStyleSheet(wall_style_sheet(theme))
+        self.setFont(theme.font())
+        self.clock_label.setFont(theme.font(round(theme.title_px * 1.5), bold=True, mono=True))
+        self.feed_view.verticalHeader().setDefaultSectionSize(round(theme.body_px * 1.75))
+        self._show_plans()
+
+    def _update_feed_state(self, *_args: object) -> None:
+        empty = self.feed.rowCount(QModelIndex()) == 0
+        self._feed_stack.setCurrentWidget(self.feed_empty if empty else self.feed_view)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Size the type for the window height (a preview window gets smaller type)."""
+        if not self.isFullScreen():
+            self._apply_theme(wall_theme(event.size().height()))
+        super().resizeEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop following the log and the clock."""
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Unsubscribe from the log and stop the clock (idempotent)."""
+        self._timer.stop()
+        self._bridge.detach()
+        if self._following_language:
+            self._following_language = False
+            i18n.language().changed.disconnect(self.set_language)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerates the screenshots in docs/screenshots/ from the demo site, offscreen.
+# Uses a throwaway database with a few demo events so the live feed shows real log entries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
+out=docs/screenshots
+mkdir -p "$out"
+db="sqlite:///$(mktemp -d)/screens.db"
+cc() { .venv/bin/python -m commandcenter --db "$db" "$@"; }
+.venv/bin/python scripts/seed_demo_events.py "$db"
+cc --lang zh screenshot --view plans --out "$out/plans-zh.png" --size 1920x1080
+cc --lang en screenshot --view plans --out "$out/plans-en.png" --size 1920x1080
+cc --lang zh screenshot --view plans --out "$out/plans-zh-1366.png" --size 1366x768
+cc --lang zh screenshot --view wall --out "$out/wall-zh.png" --size 1920x1080
+cc --lang en screenshot --view wall --out "$out/wall-en.png" --size 1920x1080
+echo "screenshots written to $out"

@@ -1,0 +1,182 @@
+"""The command line against the demo site and a real SQLite store, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from commandcenter.core.clock import SystemClock
+from commandcenter.core.events import Event
+from commandcenter.storage.eventlog import EventLog
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cc(*args: str, db: str | None = None, cwd: Path | None = None,
+       timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "commandcenter"]
+    if db:
+        cmd += ["--db", db]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd or REPO, env=os.environ.copy(), check=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cc.db'}"
+
+
+def test_demo_site_validates() -> None:
+    r = cc("site", "validate")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith("drill scenarios")
+    assert ": valid — " in r.stdout
+
+
+def test_demo_site_stats_meet_the_brief() -> None:
+    r = cc("site", "stats", "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["problems"] == 0
+    assert s["buildings"] >= 40
+    assert s["network"]["nodes"] >= 1500
+    assert s["resources"] >= 120 and len(s["resources_by_kind"]) >= 8
+    assert s["resources_by_kind"]["assembly_point"] >= 6
+    assert s["gauges"] >= 60
+    for kind in ("combustible_gas", "h2s", "nh3", "cl2", "o2", "temperature", "pressure",
+                 "level", "wind_direction", "wind_speed"):
+        assert s["gauges_by_kind"].get(kind, 0) >= 1, kind
+    assert s["responders"] >= 60
+    assert s["plans"] >= 8 and all(n >= 1 for n in s["plans_by_level"].values())
+    assert s["drill_scenarios"] >= 3
+    lat, lon = s["center"]
+    (south, west), (north, east) = s["bounds"]
+    assert south < lat < north and west < lon < east
+    assert 30.0 < lat < 32.0 and 121.0 < lon < 122.5  # the demo plant is on Hangzhou Bay
+
+
+def test_stats_text_output_is_readable() -> None:
+    r = cc("site", "stats")
+    assert r.returncode == 0
+    assert "network" in r.stdout and "plans" in r.stdout
+
+
+def test_broken_site_exits_1_with_one_line_per_problem(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for folder in ("maps", "resources", "plans", "drills"):
+        shutil.copytree(REPO / folder, site / folder)
+    plan = next((site / "plans").glob("*.yaml"))
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("level: L", "level: L9\nx_level: L", 1), encoding="utf-8")
+    r = cc("site", "validate", str(site))
+    assert r.returncode == 1
+    lines = r.stdout.strip().splitlines()
+    assert lines and all(line.startswith(f"plans/{plan.name}:") for line in lines), lines
+    assert any(": level: " in line for line in lines)
+    assert "problem(s) in" in r.stderr
+    # The rest of the site still loads.
+    s = json.loads(cc("site", "stats", str(site), "--json").stdout)
+    assert s["plans"] >= 7 and s["buildings"] >= 40
+
+
+def test_missing_site_folder(tmp_path: Path) -> None:
+    r = cc("site", "validate", str(tmp_path / "nowhere"))
+    assert r.returncode == 1
+    assert "site folder does not exist" in r.stdout
+
+
+def test_events_tail_and_verify(db: str, tmp_path: Path) -> None:
+    with EventLog(db, SystemClock()) as log:
+        for i in range(5):
+            log.append(Event(type="test.note", source="cli-test", payload={"n": i, "text": "巡检"}))
+    r = cc("events", "tail", "-n", "3", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["payload"]["n"] for row in rows] == [2, 3, 4]
+    assert rows[0]["payload"]["text"] == "巡检"
+    r = cc("events", "tail", db=db)
+    assert r.returncode == 0 and r.stdout.count("test.note") == 5
+    r = cc("events", "verify", db=db)
+    assert r.returncode == 0, r.stdout
+    assert "5 events, hash chain intact" in r.stdout
+
+    path = tmp_path / "cc.db"
+    con = sqlite3.connect(path)
+    con.execute("UPDATE events SET payload = ? WHERE seq = 3", ('{"n":99,"text":"巡检"}',))
+    con.commit()
+    con.close()
+    r = cc("events", "verify", "--json", db=db)
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and out["first_broken_seq"] == 3
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    r = cc("events", "tail", db="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert r.returncode == 2
+    assert r.stderr.startswith("commandcenter: ")
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_settings_file_is_a_clear_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("language = 'fr'\n", encoding="utf-8")
+    r = cc("--config", str(cfg), "paths")
+    assert r.returncode == 2
+    assert "language" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("view", ["plans", "wall"])
+def test_screenshot_writes_png(view: str, db: str, tmp_path: Path) -> None:
+    out = tmp_path / f"{view}.png"
+    r = cc("--lang", "en", "screenshot", "--view", view, "--out", str(out), "--size", "1280x720",
+           db=db)
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1280, 720)
+
+
+def test_screenshot_unknown_view(db: str, tmp_path: Path) -> None:
+    r = cc("screenshot", "--view", "nope", "--out", str(tmp_path / "x.png"), db=db)
+    assert r.returncode == 2 and "unknown view 'nope'" in r.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["--wall"]])
+def test_main_py_starts_and_records_startup(args: list[str], db: str, tmp_path: Path) -> None:
+    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "main.py", "--db", db, *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        started = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (tmp_path / "cc.db").exists():
+                with EventLog(db, SystemClock(), migrate=False) as log:
+                    started = any(e.type == "system.started" for e in log.tail(5))
+                if started:
+                    break
+            time.sleep(0.3)
+        assert proc.poll() is None, proc.communicate()[1]
+        assert started
+        time.sleep(1.5)  # the window is up and its timers have ticked
+        assert proc.poll() is None, proc.communicate()[1]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err, err
+    role = "wall" if args else "console"
+    with EventLog(db, SystemClock(), migrate=False) as log:
+        ev = [e for e in log.tail(5) if e.type == "system.started"][-1]
+    assert ev.source.startswith(f"{role}:")
+    assert ev.payload["plans"] >= 8 and ev.payload["skipped_site_items"] == 0
