@@ -141,7 +141,7 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
     import asyncio
 
     import qasync
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from commandcenter.ui import crash
     from commandcenter.ui.i18n import set_language
@@ -159,6 +159,7 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
     async def main() -> None:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
+        window: QWidget
         if wall:
             from commandcenter.ui.wall import WallWindow
 

@@ -31,17 +31,37 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _add_common_options(p: argparse.ArgumentParser, default: Any) -> None:
+    """Options every command takes, before or after the command name."""
+    p.add_argument("--config", metavar="PATH", default=default, help="settings file (TOML)")
+    p.add_argument("--db", metavar="URL", default=default,
+                   help="SQLAlchemy database URL (default: SQLite in the user data folder)")
+    p.add_argument("--site", metavar="DIR", default=default,
+                   help="site folder (default: the demo site)")
+    p.add_argument("--lang", choices=["zh", "en"], default=default, help="UI language")
+
+
+def _subparser_class(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """Return a parser class whose instances also accept the common options."""
+
+    class _WithCommon(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("parents", [common])
+            super().__init__(*args, **kwargs)
+
+    return _WithCommon
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser (also used for ``--help`` text in the README)."""
     p = argparse.ArgumentParser(prog="commandcenter",
                                 description="Command Center — control room and emergency command")
     p.add_argument("--version", action="version", version=f"commandcenter {__version__}")
-    p.add_argument("--config", metavar="PATH", help="settings file (TOML)")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the "
-                                               "user data folder)")
-    p.add_argument("--site", metavar="DIR", help="site folder (default: the demo site)")
-    p.add_argument("--lang", choices=["zh", "en"], help="UI language")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_common_options(p, default=None)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common_options(common, default=argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           parser_class=_subparser_class(common))
 
     gui = sub.add_parser("gui", help="open the desktop application")
     gui.add_argument("--wall", action="store_true", help="open the wall-display layout")

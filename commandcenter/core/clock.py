@@ -1,7 +1,7 @@
 """Clocks: the only source of time for domain code.
 
-Production code gets a :class:`SystemClock`; tests get a :class:`ScriptedClock` they advance by hand;
-drills and replay use a :class:`ScaledClock`. All times are timezone-aware UTC datetimes.
+Production code gets a :class:`SystemClock`; tests get a :class:`ScriptedClock` they advance by
+hand; drills and replay use a :class:`ScaledClock`. All times are timezone-aware UTC datetimes.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class ScriptedClock:
 
 
 class ScaledClock:
-    """Time that runs ``factor`` times faster than ``base`` from a chosen origin (drills, replay)."""
+    """Time running ``factor`` times faster than ``base`` from a chosen origin (drills, replay)."""
 
     def __init__(self, base: Clock, origin: datetime, factor: float = 1.0) -> None:
         """Run from ``origin`` at ``factor`` × the speed of ``base``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -27,4 +28,4 @@ def bearing_deg(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def path_length_m(path: list[tuple[float, float]]) -> float:
     """Return the length in metres of a GeoJSON ``[lon, lat]`` polyline."""
-    return sum(distance_m((p[1], p[0]), (q[1], q[0])) for p, q in zip(path, path[1:]))
+    return sum(distance_m((p[1], p[0]), (q[1], q[0])) for p, q in itertools.pairwise(path))

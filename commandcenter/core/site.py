@@ -145,7 +145,11 @@ def _check_polygon(rings: list[Ring]) -> list[Ring]:
         if ring[0] != ring[-1]:
             raise ValueError("a polygon ring must be closed (first position == last)")
         for lon, lat in ring:
-            _check_lat_lon((lat, lon))
+            try:
+                _check_lat_lon((lat, lon))
+            except ValueError as err:
+                raise ValueError(str(err).replace("(is the order [lat, lon]?)",
+                                                  "(GeoJSON positions are [lon, lat])")) from None
     return rings
 
 
@@ -261,14 +265,15 @@ class Resource(_Model):
     def _capacity_where_needed(self) -> Resource:
         if self.kind in (ResourceKind.ASSEMBLY_POINT, ResourceKind.EMERGENCY_SHELTER) \
                 and self.capacity is None:
-            raise ValueError(f"capacity: required for a {self.kind.value}")
+            raise ValueError(f"capacity: required for kind {self.kind.value}")
         return self
 
 
 class ResourceFile(VersionedFile):
     """``resources/resources.yaml``."""
 
-    resources: list[dict[str, Any]]
+    resources: list[Any]
+    """Each item is checked on its own (a bad item is skipped, the rest loads)."""
 
 
 class GaugeKind(StrEnum):
@@ -426,8 +431,8 @@ class Gauge(_Model):
 class GaugeFile(VersionedFile):
     """``resources/gauges.yaml``."""
 
-    links: list[dict[str, Any]]
-    gauges: list[dict[str, Any]]
+    links: list[Any]
+    gauges: list[Any]
 
 
 class Channel(StrEnum):
@@ -505,9 +510,9 @@ class Person(_Model):
 class RosterFile(VersionedFile):
     """``resources/roster.yaml``."""
 
-    shifts: list[dict[str, Any]]
-    roles: list[dict[str, Any]]
-    people: list[dict[str, Any]]
+    shifts: list[Any]
+    roles: list[Any]
+    people: list[Any]
 
 
 # --------------------------------------------------------------------------- plans/

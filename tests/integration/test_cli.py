@@ -74,15 +74,21 @@ def test_broken_site_exits_1_with_one_line_per_problem(tmp_path: Path) -> None:
     site = tmp_path / "site"
     for folder in ("maps", "resources", "plans", "drills"):
         shutil.copytree(REPO / folder, site / folder)
-    plan = next((site / "plans").glob("*.yaml"))
+    plan = site / "plans" / "plan-gas-l1.yaml"
     text = plan.read_text(encoding="utf-8")
-    plan.write_text(text.replace("level: L", "level: L9\nx_level: L", 1), encoding="utf-8")
+    plan.write_text(text.replace("\nlevel: L1", "\nlevel: L9\nx_level: L1", 1), encoding="utf-8")
     r = cc("site", "validate", str(site))
     assert r.returncode == 1
     lines = r.stdout.strip().splitlines()
-    assert lines and all(line.startswith(f"plans/{plan.name}:") for line in lines), lines
-    assert any(": level: " in line for line in lines)
-    assert "problem(s) in" in r.stderr
+    level_line = text.splitlines().index("level: L1") + 1
+    assert lines == [
+        f"plans/plan-gas-l1.yaml:{level_line}: level: Input should be 'L1', 'L2', 'L3' or 'L4'",
+        f"plans/plan-gas-l1.yaml:{level_line + 1}: x_level: unknown field (check the spelling; "
+        "see the folder's README)",
+        "drills/drill-2026q4-gas.yaml:7: plan: plan 'PLAN-GAS-L1' did not load (see the problem "
+        "reported for it)",
+    ]
+    assert r.stderr.strip().endswith(f"3 problem(s) in {site}")
     # The rest of the site still loads.
     s = json.loads(cc("site", "stats", str(site), "--json").stdout)
     assert s["plans"] >= 7 and s["buildings"] >= 40
