@@ -7,6 +7,7 @@ commands start fast and run without a display.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.handlers
 import platform
@@ -14,47 +15,20 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from commandcenter import __version__
-from commandcenter.config import Settings, describe_url
+from commandcenter.config import Settings
 from commandcenter.core.clock import Clock, SystemClock
 from commandcenter.core.events import Event
-from commandcenter.core.site import Site
 from commandcenter.core.siteio import load_site
+from commandcenter.services.runtime import Services, build_runtime
 
 if TYPE_CHECKING:
     from commandcenter.storage.eventlog import EventLog
 
 _LOGGER = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """Everything a front end (GUI, CLI, headless runtime) works with.
-
-    Attributes:
-        settings: The effective settings.
-        clock: The one clock all domain code reads.
-        site: The loaded site (with the problems of anything skipped).
-        event_log: The durable, hash-chained event log.
-    """
-
-    settings: Settings
-    clock: Clock
-    site: Site
-    event_log: EventLog
-
-    @property
-    def db_label(self) -> str:
-        """The database URL with any password masked."""
-        return describe_url(self.settings.effective_database_url)
-
-    def close(self) -> None:
-        """Flush and close the event log."""
-        self.event_log.close()
 
 
 def setup_logging(settings: Settings, *, to_file: bool = True) -> None:
@@ -137,13 +111,18 @@ def resolve_language(settings: Settings, override: str | None = None) -> str:
 
 def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None,
             lang: str | None = None) -> int:
-    """Start the desktop application (or the wall display) and run until it quits."""
+    """Start the desktop application (or the wall display) and run until it quits.
+
+    One qasync loop runs for the whole process (STACK.md: restarting it crashes QtWebEngine);
+    the runtime's components run on it beside the windows.
+    """
     import asyncio
 
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
 
     from commandcenter.ui import crash
+    from commandcenter.ui.extensions import UiContext, build_console, build_wall
     from commandcenter.ui.i18n import set_language
 
     setup_logging(settings)
@@ -154,27 +133,45 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
     language = resolve_language(settings, lang)
     set_language(language)
     svc = build_services(settings)
+    runtime = build_runtime(svc)
     record_startup(svc, "wall" if wall else "console")
 
     async def main() -> None:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
-        window: QWidget
-        if wall:
-            from commandcenter.ui.wall import WallWindow
-
-            window = WallWindow(svc.site, svc.event_log, svc.clock, lang=language)
-            window.show_on(screen if screen is not None else settings.wall_screen)
-        else:
-            from commandcenter.ui.main_window import MainWindow
-
-            window = MainWindow(svc.site, svc.event_log, svc.clock, db_label=svc.db_label,
-                                lang=language)
-            window.show()
-        await closed.wait()
+        await runtime.start()
+        try:
+            ctx = UiContext(site=svc.site, event_log=svc.event_log, clock=svc.clock,
+                            lang=language, db_label=svc.db_label, runtime=runtime)
+            window: QWidget
+            if wall:
+                w = build_wall(ctx)
+                w.show_on(screen if screen is not None else settings.wall_screen)
+                window = w
+            else:
+                window = build_console(ctx)
+                window.show()
+            await closed.wait()
+        finally:
+            await runtime.stop()
 
     try:
         qasync.run(main())
     finally:
         svc.close()
     return 0
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event) -> None:
+    """Run the headless runtime (gauges, alarm engine, dispatcher …) until ``stop`` is set."""
+    svc = build_services(settings)
+    runtime = build_runtime(svc)
+    try:
+        record_startup(svc, "serve")
+        await runtime.start()
+        try:
+            await stop.wait()
+        finally:
+            await runtime.stop()
+    finally:
+        svc.close()

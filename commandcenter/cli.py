@@ -7,6 +7,7 @@ settings or an unavailable store.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -19,6 +20,12 @@ from commandcenter.config import Settings, default_config_path, describe_url, lo
 from commandcenter.errors import CommandCenterError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "commandcenter.commands.serve",
+)
+"""Feature command modules; each has ``register(subparsers)`` and sets ``handler`` on its
+parsers (``handler(args, settings) -> exit code``)."""
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -84,11 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print JSON lines")
 
     shot = sub.add_parser("screenshot", help="render a view offscreen to a PNG file")
-    shot.add_argument("--view", required=True, help="plans | wall")
+    shot.add_argument("--view", required=True, help="which view (plans, wall, …)")
     shot.add_argument("--out", required=True, metavar="FILE.png", type=Path)
     shot.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
 
     sub.add_parser("paths", help="show where settings, data and logs live")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return p
 
 
@@ -108,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from commandcenter import app
 
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        app.setup_logging(settings, to_file=args.command == "serve")
+        result: int = handler(args, settings)
+        return result
     if args.command == "gui":
         return app.run_gui(settings, wall=args.wall, screen=args.screen, lang=args.lang)
     app.setup_logging(settings, to_file=False)
@@ -206,8 +220,8 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
     from PySide6.QtWidgets import QApplication
 
     from commandcenter.app import build_services, resolve_language
-    from commandcenter.ui.i18n import set_language
-    from commandcenter.ui.screenshot import VIEWS, render_view
+    from commandcenter.ui.extensions import VIEWS, UiContext
+    from commandcenter.ui.screenshot import render_view
 
     if args.view not in VIEWS:
         print(f"commandcenter: unknown view {args.view!r} (known: {', '.join(VIEWS)})",
@@ -215,11 +229,11 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     _app = QApplication.instance() or QApplication([])
     lang = resolve_language(settings, args.lang)
-    set_language(lang)
     svc = build_services(settings)
     try:
-        out = render_view(args.view, args.out, args.size, site=svc.site,
-                          event_log=svc.event_log, clock=svc.clock, lang=lang)
+        ctx = UiContext(site=svc.site, event_log=svc.event_log, clock=svc.clock, lang=lang,
+                        db_label=svc.db_label)
+        out = render_view(args.view, args.out, args.size, ctx)
     finally:
         svc.close()
     print(out)

@@ -315,7 +315,7 @@ def _validate(model: type[M], src: _Source, loc: Loc, data: Any, c: _Collector, 
         return None
 
 
-def _items(model: type[M], src: _Source, key: str, c: _Collector,  # noqa: PLR0917
+def _items(model: type[M], src: _Source, key: str, c: _Collector,
            into: dict[str, M], files: dict[str, str], kind: str,
            origin: dict[str, tuple[_Source, Loc]]) -> None:
     """Validate each item of list ``key`` separately; keep the good ones, skip duplicates."""
@@ -330,7 +330,7 @@ def _items(model: type[M], src: _Source, key: str, c: _Collector,  # noqa: PLR09
         _keep(item, src, loc, c, into, files, kind, origin)
 
 
-def _keep(item: M, src: _Source, loc: Loc, c: _Collector,  # noqa: PLR0917
+def _keep(item: M, src: _Source, loc: Loc, c: _Collector,
           into: dict[str, M],
           files: dict[str, str], kind: str, origin: dict[str, tuple[_Source, Loc]]) -> None:
     ident = str(getattr(item, "id"))  # noqa: B009 - every kept model has an id

@@ -269,6 +269,24 @@ def tr(key: str, lang: str | None = None, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
+def register(strings: dict[str, tuple[str, str]]) -> None:
+    """Add a feature's strings (``key: (zh, en)``) to the catalogue; called at import time.
+
+    Raises:
+        ValueError: A key is already defined with different text (two features clash).
+    """
+    for key, pair in strings.items():
+        old = _CATALOGUE.get(key)
+        if old is not None and old != pair:
+            raise ValueError(f"UI string {key!r} is defined twice with different text")
+        _CATALOGUE[key] = pair
+
+
+register({
+    "page.plans": ("应急预案", "Plans"),
+})
+
+
 def has(key: str) -> bool:
     """Return whether ``key`` is in the catalogue."""
     return key in _CATALOGUE

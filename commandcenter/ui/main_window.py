@@ -8,6 +8,9 @@ skipped on load (click for the list) and the site's local time from the injected
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -51,6 +55,9 @@ from commandcenter.ui.models import (
 )
 from commandcenter.ui.plan_view import PlanView
 from commandcenter.ui.theme import DESK, desk_style_sheet
+
+if TYPE_CHECKING:
+    from commandcenter.ui.wall import WallWindow
 
 try:
     from importlib.metadata import PackageNotFoundError, version
@@ -104,8 +111,11 @@ class MainWindow(QMainWindow):
     """
 
     def __init__(self, site: Site, event_log: EventSource, clock: Clock, *, db_label: str,
-                 lang: str | None = None) -> None:
+                 lang: str | None = None,
+                 wall_factory: Callable[[], WallWindow] | None = None) -> None:
         super().__init__()
+        self._wall_factory = wall_factory
+        self._page_titles: dict[str, str] = {}
         if lang is not None:
             i18n.set_language(lang)
         self._lang = i18n.current()
@@ -174,7 +184,13 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([470, 900])
         splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(splitter)
+        self.pages = QTabWidget(self)
+        self.pages.setObjectName("pages")
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(splitter, "")
+        self._page_keys: list[str] = ["plans"]
+        self._page_titles["plans"] = "page.plans"
+        self.setCentralWidget(self.pages)
 
         # --- event dock (bottom)
         self.feed = EventFeedModel(self._tz, max_rows=200, lang=self._lang, parent=self)
@@ -290,6 +306,8 @@ class MainWindow(QMainWindow):
         self.help_menu.setTitle(tr("menu.help", lang))
         self.about_action.setText(tr("menu.help.about", lang))
         self.search.setPlaceholderText(tr("library.search", lang))
+        for i, key in enumerate(self._page_keys):
+            self.pages.setTabText(i, tr(self._page_titles[key], lang))
         self.library.set_language(lang)
         self.feed.set_language(lang)
         self.plan_view.set_language(lang)
@@ -413,12 +431,36 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, tr("menu.help.about", self._lang).replace("&", ""),
                           tr("about.text", self._lang, version=_VERSION))
 
+    def add_page(self, key: str, widget: QWidget, title_key: str,
+                 shortcut: str | None = None) -> None:
+        """Add a page (tab) after the existing ones; ``title_key`` is its i18n title."""
+        if key in self._page_keys:
+            raise ValueError(f"a page called {key!r} exists already")
+        self._page_keys.append(key)
+        self._page_titles[key] = title_key
+        index = self.pages.addTab(widget, tr(title_key, self._lang))
+        if shortcut:
+            action = QAction(self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda: self.pages.setCurrentIndex(index))
+            self.addAction(action)
+
+    def show_page(self, key: str) -> QWidget:
+        """Bring page ``key`` to the front and return its widget."""
+        index = self._page_keys.index(key)
+        self.pages.setCurrentIndex(index)
+        widget = self.pages.widget(index)
+        assert widget is not None
+        return widget
+
     def open_wall(self) -> QWidget:
         """Open (or raise) the wall display window and return it."""
         from commandcenter.ui.wall import WallWindow
 
         if self._wall is None:
-            wall = WallWindow(self._site, self._log, self._clock, lang=self._lang)
+            wall = self._wall_factory() if self._wall_factory is not None else \
+                WallWindow(self._site, self._log, self._clock, lang=self._lang)
             wall.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
             wall.destroyed.connect(self._wall_closed)
             self._wall = wall

@@ -13,12 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from commandcenter.core.clock import Clock
-from commandcenter.core.site import PlanLevel, Site
-from commandcenter.ui.models import EventSource
-
-VIEWS = ("plans", "wall")
-"""The views :func:`render_view` knows."""
+from commandcenter.ui.extensions import VIEWS, UiContext, View, load
 
 
 def _application() -> QApplication:
@@ -38,24 +33,18 @@ def _settle(app: QApplication, widget: QWidget) -> None:
     app.processEvents()
 
 
-def render_view(view: str, out: Path, size: tuple[int, int], *, site: Site,
-                event_log: EventSource, clock: Clock, lang: str,
-                db_label: str | None = None) -> Path:
+def render_view(view: str, out: Path, size: tuple[int, int], ctx: UiContext) -> Path:
     """Render ``view`` at ``size`` (width, height) to the PNG file ``out`` and return its path.
 
     Args:
-        view: ``"plans"`` (the console with the first L3 plan open, or the first plan there is)
-            or ``"wall"`` (the wall display).
+        view: A name in :data:`~commandcenter.ui.extensions.VIEWS` (``plans``: the console with
+            the first L3 plan open; ``wall``: the wall display; features add more).
         out: Where to write the PNG; parent folders are created.
         size: Width and height in pixels.
-        site: The loaded site.
-        event_log: The event log to show events from.
-        clock: The clock the views show.
-        lang: ``"zh"`` or ``"en"``.
-        db_label: The database name for the status bar (default: the log's ``url``).
+        ctx: What the screens show (site, event log, clock, language, runtime).
 
     Raises:
-        ValueError: ``view`` is not one of :data:`VIEWS`, or ``size`` is not positive.
+        ValueError: ``view`` is unknown, or ``size`` is not positive.
         OSError: The PNG could not be written.
     """
     if view not in VIEWS:
@@ -67,21 +56,9 @@ def render_view(view: str, out: Path, size: tuple[int, int], *, site: Site,
     from commandcenter.ui import i18n
 
     previous = i18n.current()
-    widget: QWidget
-    if view == "plans":
-        from commandcenter.ui.main_window import MainWindow
-
-        label = db_label if db_label is not None else str(getattr(event_log, "url", ""))
-        window = MainWindow(site, event_log, clock, db_label=label, lang=lang)
-        by_level = site.plans_by_level()
-        chosen = by_level[PlanLevel.L3] or next((ps for ps in by_level.values() if ps), [])
-        if chosen:
-            window.select_plan(chosen[0].id)
-        widget = window
-    else:
-        from commandcenter.ui.wall import WallWindow
-
-        widget = WallWindow(site, event_log, clock, lang=lang)
+    i18n.set_language(ctx.lang)
+    spec: View = load(VIEWS[view])
+    widget = spec.build(ctx)
     try:
         widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         widget.resize(width, height)

@@ -1,0 +1,1 @@
+"""Feature commands of the ``commandcenter`` CLI (registered in ``cli.COMMAND_MODULES``)."""
