@@ -99,6 +99,12 @@ def record_startup(svc: Services, role: str) -> None:
     ))
 
 
+def record_shutdown(svc: Services, role: str) -> None:
+    """Append a ``system.stopped`` event for a clean stop (a crash leaves none: that is news)."""
+    svc.event_log.append(Event(type="system.stopped", source=f"{role}:{socket.gethostname()}",
+                               payload={"version": __version__}))
+
+
 def resolve_language(settings: Settings, override: str | None = None) -> str:
     """Return ``"zh"`` or ``"en"``: the override, the setting, or the system locale."""
     choice = override or settings.language
@@ -157,6 +163,7 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
 
     try:
         qasync.run(main())
+        record_shutdown(svc, "wall" if wall else "console")
     finally:
         svc.close()
     return 0
@@ -173,5 +180,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event) -> None:
             await stop.wait()
         finally:
             await runtime.stop()
+        await svc.event_log.append_async(Event(
+            type="system.stopped", source=f"serve:{socket.gethostname()}",
+            payload={"version": __version__}))
     finally:
         svc.close()

@@ -467,6 +467,8 @@ class Role(_Model):
 
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{6,19}$")
+_EMERGENCY_NUMBER = re.compile(r"^1(10|19|20|22)$")
+"""Public emergency numbers (police, fire, ambulance, traffic) allowed for outside contacts."""
 
 
 class Person(_Model):
@@ -637,7 +639,7 @@ class Contact(_Model):
     @field_validator("phone")
     @classmethod
     def _phone(cls, v: str) -> str:
-        if not _PHONE.match(v):
+        if not (_PHONE.match(v) or _EMERGENCY_NUMBER.match(v)):
             raise ValueError(f"{v!r} is not a phone number")
         return v
 

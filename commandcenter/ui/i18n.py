@@ -284,6 +284,34 @@ def register(strings: dict[str, tuple[str, str]]) -> None:
 
 register({
     "page.plans": ("应急预案", "Plans"),
+    # event types in feeds (features register their own as they add them)
+    "event.system.started": ("系统启动", "System started"),
+    "event.system.stopped": ("系统停止", "System stopped"),
+    "event.alarm.raised": ("报警产生", "Alarm raised"),
+    "event.alarm.acknowledged": ("报警确认", "Alarm acknowledged"),
+    "event.alarm.returned": ("报警恢复", "Alarm returned to normal"),
+    "event.alarm.cleared": ("报警清除", "Alarm cleared"),
+    "event.alarm.shelved": ("报警搁置", "Alarm shelved"),
+    "event.alarm.unshelved": ("取消搁置", "Alarm unshelved"),
+    "event.alarm.comm_fault": ("通讯故障", "Communication fault"),
+    "event.alarm.comm_restored": ("通讯恢复", "Communication restored"),
+    "event.alarm.bad_value": ("数据异常", "Bad value"),
+    "event.alarm.comment": ("报警备注", "Alarm comment"),
+    "event.incident.activated": ("预案启动", "Plan activated"),
+    "event.incident.escalated": ("响应升级", "Response escalated"),
+    "event.incident.closed": ("应急结束", "Incident closed"),
+    "event.incident.log": ("指挥日志", "Position log"),
+    "event.checklist.step_started": ("步骤开始", "Step started"),
+    "event.checklist.step_done": ("步骤完成", "Step done"),
+    "event.checklist.step_na": ("步骤不适用", "Step not applicable"),
+    "event.notification.queued": ("通知排队", "Notification queued"),
+    "event.notification.sent": ("通知已发", "Notification sent"),
+    "event.notification.delivered": ("通知送达", "Notification delivered"),
+    "event.notification.failed": ("通知失败", "Notification failed"),
+    "event.notification.acknowledged": ("人员确认", "Acknowledged"),
+    "event.notification.declined": ("无法到场", "Declined"),
+    "event.notification.escalated": ("通知升级", "Notification escalated"),
+    "event.notification.reminder": ("提醒", "Reminder"),
 })
 
 

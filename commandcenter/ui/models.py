@@ -369,9 +369,12 @@ class EventFeedModel(QAbstractTableModel):
             self.endRemoveRows()
 
     def set_language(self, lang: str) -> None:
-        """Show column titles in ``lang``."""
+        """Show column titles and event names in ``lang``."""
         self._lang = lang
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, self.COL_TYPE),
+                                  self.index(len(self._rows) - 1, self.COL_TYPE))
 
     def local_time(self, event: RecordedEvent) -> str:
         """Return the event time in the site's time zone, formatted for the feed."""
@@ -403,7 +406,7 @@ class EventFeedModel(QAbstractTableModel):
             if col == self.COL_TIME:
                 return self.local_time(ev)
             if col == self.COL_TYPE:
-                return ev.type
+                return event_label(ev.type, self._lang)
             if col == self.COL_SOURCE:
                 return ev.source
             return payload_summary(ev.payload)
@@ -474,3 +477,12 @@ def connect_feed(model: EventFeedModel, source: EventSource,
     bridge.attach(source)
     model.set_events(source.tail(model.max_rows))
     return bridge
+
+
+def event_label(event_type: str, lang: str) -> str:
+    """Return the readable name of an event type, else the type itself.
+
+    Names are catalogue entries ``event.<type>``; a type nobody named yet shows as it is.
+    """
+    key = f"event.{event_type}"
+    return i18n.tr(key, lang) if i18n.has(key) else event_type

@@ -201,3 +201,19 @@ def test_people_with_role_and_plans_by_level(site: SiteFiles) -> None:
     assert [p.id for p in by_level[PlanLevel.L1]] == ["P-GAS-L1"]
     assert by_level[PlanLevel.L4] == []
     assert list(by_level) == list(PlanLevel)
+
+
+def test_outside_contacts_may_be_public_emergency_numbers() -> None:
+    from pydantic import ValidationError
+
+    from commandcenter.core.site import Contact, Text
+
+    for number in ("119", "120", "110", "122", "+86 21 5000 0119"):
+        assert Contact(name=Text(zh="火警"), phone=number).phone == number
+    for bad in ("118", "12", "119a"):
+        try:
+            Contact(name=Text(zh="x"), phone=bad)
+        except ValidationError as err:
+            assert f"{bad!r} is not a phone number" in str(err)
+        else:
+            raise AssertionError(f"{bad} accepted")

@@ -160,7 +160,7 @@ def test_feed_shows_newest_first_in_site_time(qtmodeltester, site):
     assert [model.index(r, 0).data(EVENT_ROLE).seq for r in range(3)] == [3, 2, 1]
     # 08:00:03 UTC is 16:00:03 in Asia/Shanghai
     assert model.index(0, EventFeedModel.COL_TIME).data() == "03-01 16:00:03"
-    assert model.index(0, EventFeedModel.COL_TYPE).data() == "alarm.raised"
+    assert model.index(0, EventFeedModel.COL_TYPE).data() == "Alarm raised"
     assert model.index(0, EventFeedModel.COL_SOURCE).data() == "gauge:GD-3"
     assert model.index(0, EventFeedModel.COL_DETAILS).data() == "unit: %LEL · value: 3"
     assert "#3" in model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
@@ -238,3 +238,21 @@ def test_system_language_follows_the_locale(monkeypatch, locale, expected):
     # The OS locale cannot be changed inside a running process; QLocale(name) stands in for it.
     monkeypatch.setattr(i18n.QLocale, "system", staticmethod(lambda: QLocale(locale)))
     assert i18n.system_language() == expected
+
+
+def test_feed_names_known_event_types_in_the_ui_language(qtbot):
+    from datetime import UTC, datetime
+
+    from commandcenter.core.events import GENESIS_HASH, Event, record
+    from commandcenter.ui.models import EventFeedModel
+
+    model = EventFeedModel(UTC, max_rows=10, lang="zh")
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    model.add(record(Event("system.started", "console:x"), seq=1, ts=at, prev_hash=GENESIS_HASH))
+    model.add(record(Event("custom.thing", "x"), seq=2, ts=at, prev_hash=GENESIS_HASH))
+    type_of = {model.data(model.index(r, model.COL_SOURCE)):
+               model.data(model.index(r, model.COL_TYPE)) for r in range(2)}
+    assert type_of == {"console:x": "系统启动", "x": "custom.thing"}
+    with qtbot.waitSignal(model.dataChanged):
+        model.set_language("en")
+    assert model.data(model.index(1, model.COL_TYPE)) == "System started"
