@@ -53,6 +53,9 @@ def setup_logging(settings: Settings, *, to_file: bool = True) -> None:
             root.addHandler(fh)
         except OSError as exc:
             _LOGGER.warning("cannot write log files to %s: %s", log_dir, exc)
+    # Link coordinators log once on failure and once on recovery; pymodbus would log every
+    # failed poll at ERROR on its own logger.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     root._commandcenter_configured = True  # type: ignore[attr-defined]
 
 

@@ -1,0 +1,364 @@
+"""Readings, the sink they go to, and the coordinator every gauge link runs under.
+
+One :class:`LinkCoordinator` per link (an RS-485 line, a Modbus TCP gateway, an MQTT broker
+connection, a legacy ASCII panel) owns the connection, the poll schedule, the timeout and the
+reconnect with capped exponential backoff. It tells the :class:`ReadingSink` about every good
+reading and about gauges that go blind (:meth:`ReadingSink.comm_fault`) or come back
+(:meth:`ReadingSink.comm_restored`).
+
+Logging follows the rule "once on failure, once on recovery": a link that fails logs one warning
+naming the link and its endpoint, and one info line when it works again; a single gauge that
+stops answering on a working link logs one warning and one info. Every failed read is counted and
+logged at debug level only.
+
+Time: reading timestamps come from the injected :class:`~commandcenter.core.clock.Clock`; poll
+schedules and silence deadlines run on a monotonic source (the event loop's clock for real
+devices, the injected clock for the simulator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from commandcenter.core.clock import Clock
+from commandcenter.core.site import Gauge, GaugeLink
+from commandcenter.errors import DeviceError
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BACKOFF: tuple[float, float] = (1.0, 30.0)
+"""First reconnect delay and its cap, in seconds; the delay doubles after each failed attempt."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value of one gauge, stamped by the injected clock.
+
+    Attributes:
+        gauge_id: The gauge the value belongs to.
+        value: The value in the gauge's unit, already scaled. Out-of-range values and NaN are
+            passed on unchanged: judging them is the alarm engine's job.
+        ts: When the value was received, aware UTC, from the injected clock.
+    """
+
+    gauge_id: str
+    value: float
+    ts: datetime
+
+
+class ReadingSink(Protocol):
+    """Where coordinators deliver readings and communication state (called on the loop thread)."""
+
+    def reading(self, reading: Reading) -> None:
+        """Take one good reading."""
+        ...
+
+    def comm_fault(self, gauge_id: str, detail: str, ts: datetime) -> None:
+        """Note that a gauge stopped answering (it is blind, not normal)."""
+        ...
+
+    def comm_restored(self, gauge_id: str, ts: datetime) -> None:
+        """Note that a gauge that was faulted answers again."""
+        ...
+
+
+class ReadFailedError(DeviceError):
+    """One read of one gauge (or group of gauges) failed; the link itself is still usable."""
+
+
+class LinkDownError(DeviceError):
+    """The link itself failed (port gone, connection lost): every gauge on it is unreachable."""
+
+
+class LinkCoordinator:
+    """Base of all link coordinators: status, fault tracking, logging, backoff, task lifetime.
+
+    Subclasses implement :meth:`_run` (the link's main coroutine) and usually :meth:`_close`.
+    They report through :meth:`_accept` (a good value), :meth:`_reject` (a failed read or an
+    invalid message), :meth:`_link_failed` and :meth:`_link_recovered`.
+
+    Attributes:
+        link: The link description (endpoint overrides already applied).
+        gauges: The gauges on this link, by id.
+        connected: Whether the transport (port, socket, broker session) is open right now.
+        last_ok: Clock time of the last good reading, or ``None``.
+        last_error: The latest failure, human readable, or ``None``.
+        reads: Good readings delivered.
+        errors: Failed reads, invalid messages and connection failures counted so far.
+    """
+
+    push = False
+    """True for links whose devices send on their own (MQTT, ASCII panels): silence limit 3×."""
+
+    def __init__(self, link: GaugeLink, gauges: Iterable[Gauge], clock: Clock,
+                 sink: ReadingSink, *, backoff: tuple[float, float] = DEFAULT_BACKOFF,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        """Coordinate ``gauges`` on ``link``; readings go to ``sink``, stamped by ``clock``.
+
+        Args:
+            link: The link and its endpoint.
+            gauges: The gauges that use this link.
+            clock: Source of reading timestamps.
+            sink: Receives readings and communication state on the loop thread.
+            backoff: First reconnect delay and its cap, in seconds.
+            monotonic: Source of deadline time; default the running event loop's clock.
+        """
+        self.link = link
+        self.gauges: dict[str, Gauge] = {g.id: g for g in gauges}
+        self.clock = clock
+        self.sink = sink
+        self.backoff = backoff
+        self._monotonic = monotonic
+        self.connected = False
+        self.last_ok: datetime | None = None
+        self.last_error: str | None = None
+        self.reads = 0
+        self.errors = 0
+        self._failed: str | None = None
+        self._last_good: dict[str, float] = {}
+        self._faulted: dict[str, bool] = {}
+        """Faulted gauges → whether their fault was logged at warning level."""
+        self._started = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._delay = backoff[0]
+        self._rate_ref: tuple[float, float] | None = None
+        self._rate = 1.0
+
+    # ----------------------------------------------------------------- description
+
+    @property
+    def endpoint(self) -> str:
+        """Where the link goes, for log lines: ``/dev/ttyUSB0 @ 19200`` or ``10.0.0.5:502``."""
+        if self.link.url:
+            baud = f" @ {self.link.baudrate} baud" if self.link.baudrate else ""
+            return f"{self.link.url}{baud}"
+        if self.link.host:
+            return f"{self.link.host}:{self.link.port}"
+        return self.link.protocol.value
+
+    @property
+    def period_s(self) -> float:
+        """The poll period actually used (a polled link may stretch the configured one)."""
+        return self.link.poll_s
+
+    @property
+    def silence_limit_s(self) -> float:
+        """How long a gauge may go without a good reading before it is faulted.
+
+        Polled links allow two missed polls plus part of a timeout (a gauge is faulted within
+        three poll periods); push links allow three poll periods of silence.
+        """
+        if self.push:
+            return 3.0 * self.period_s
+        return 2.0 * self.period_s + min(self.link.timeout_s, 0.5 * self.period_s)
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the link works (connected and at least one gauge answering)."""
+        return self._failed is None
+
+    @property
+    def faulted(self) -> frozenset[str]:
+        """Gauges currently reported as faulted."""
+        return frozenset(self._faulted)
+
+    def status(self) -> dict[str, object]:
+        """Return the link's status as plain data (for the UI and ``commandcenter status``)."""
+        return {
+            "link": self.link.id,
+            "protocol": self.link.protocol.value,
+            "endpoint": self.endpoint,
+            "connected": self.connected,
+            "healthy": self.healthy,
+            "period_s": self.period_s,
+            "last_ok": self.last_ok.isoformat() if self.last_ok else None,
+            "last_error": self.last_error,
+            "reads": self.reads,
+            "errors": self.errors,
+            "faulted": sorted(self._faulted),
+        }
+
+    # ----------------------------------------------------------------- lifetime
+
+    def _now_mono(self) -> float:
+        if self._monotonic is not None:
+            return self._monotonic()
+        return asyncio.get_running_loop().time()
+
+    async def start(self) -> None:
+        """Start the link's task and its silence watchdog on the running loop."""
+        if self._task is not None:
+            return
+        self._started = self._now_mono()
+        self._task = asyncio.create_task(self._guarded_run(), name=f"link {self.link.id}")
+        self._watchdog = asyncio.create_task(self._watch(), name=f"link {self.link.id} watchdog")
+
+    async def stop(self) -> None:
+        """Stop polling and close the connection; safe to call twice."""
+        for task in (self._watchdog, self._task):
+            if task is not None:
+                task.cancel()
+        for task in (self._watchdog, self._task):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._watchdog = None
+        try:
+            await self._close()
+        except Exception as err:  # closing a broken port must not stop the others closing
+            _LOGGER.debug("link %s: error while closing: %r", self.link.id, err)
+        self.connected = False
+
+    async def _guarded_run(self) -> None:
+        """Run :meth:`_run`; a bug in a driver restarts it after a backoff instead of ending it."""
+        reported = False
+        while True:
+            try:
+                await self._run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                if not reported:
+                    _LOGGER.exception("link %s (%s): unexpected error in the driver; restarting "
+                                      "it", self.link.id, self.endpoint)
+                    reported = True
+                self.errors += 1
+                self.connected = False
+                self._link_failed(f"driver error: {err!r}")
+                with contextlib.suppress(Exception):
+                    await self._close()
+                await self._sleep(self.next_backoff())
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        """Close the transport (default: nothing to close)."""
+
+    async def _watch(self) -> None:
+        """Fault gauges that went silent; runs beside :meth:`_run` so slow reads cannot delay it."""
+        while True:
+            await asyncio.sleep(self._real_seconds(max(0.02, self.period_s / 4.0)))
+            self.check_silence()
+
+    def _real_seconds(self, seconds: float) -> float:
+        """Convert a wait on the deadline timeline into seconds of loop time.
+
+        For real devices both are the loop's clock. On an injected clock (the simulator) the
+        clock may run faster or slower than the loop (a scaled drill clock, a test's scripted
+        clock): the rate is measured as it goes, and waits are kept short (≤ 0.25 s) so a clock
+        that jumps is followed promptly.
+        """
+        if self._monotonic is None:
+            return seconds
+        loop_t, mono = asyncio.get_running_loop().time(), self._monotonic()
+        if self._rate_ref is None:
+            self._rate_ref = (loop_t, mono)
+        else:
+            dl, dm = loop_t - self._rate_ref[0], mono - self._rate_ref[1]
+            if dl >= 0.05:
+                self._rate = dm / dl if dm > 0 else 1e-3
+                self._rate_ref = (loop_t, mono)
+        return min(max(seconds / max(self._rate, 1e-3), 0.001), 0.25)
+
+    # ----------------------------------------------------------------- reporting
+
+    def _accept(self, gauge_id: str, value: float) -> None:
+        """Deliver one good value of ``gauge_id``."""
+        ts = self.clock.now()
+        self.reads += 1
+        self.last_ok = ts
+        self._last_good[gauge_id] = self._now_mono()
+        if self._failed is not None:
+            self._link_recovered()
+        logged = self._faulted.pop(gauge_id, None)
+        if logged is not None:
+            if logged:
+                _LOGGER.info("gauge %s on link %s answers again", gauge_id, self.link.id)
+            else:
+                _LOGGER.debug("gauge %s on link %s answers again", gauge_id, self.link.id)
+            self._call_sink(self.sink.comm_restored, gauge_id, ts)
+        self._call_sink(self.sink.reading, Reading(gauge_id, value, ts))
+
+    def _reject(self, gauge_id: str | None, detail: str) -> None:
+        """Count one failed read or invalid message (debug log only)."""
+        self.errors += 1
+        self.last_error = detail
+        _LOGGER.debug("link %s%s: %s", self.link.id,
+                      f" gauge {gauge_id}" if gauge_id else "", detail)
+
+    def _link_failed(self, detail: str) -> None:
+        """Mark the whole link failed; logs a warning only on the first failure."""
+        self.last_error = detail
+        if self._failed is None:
+            self._failed = detail
+            _LOGGER.warning("link %s (%s) failed: %s; retrying with backoff up to %g s",
+                            self.link.id, self.endpoint, detail, self.backoff[1])
+        else:
+            self._failed = detail
+            _LOGGER.debug("link %s still failing: %s", self.link.id, detail)
+
+    def _link_recovered(self) -> None:
+        """Mark the link working again; logs once if it had failed."""
+        self._delay = self.backoff[0]
+        if self._failed is not None:
+            self._failed = None
+            _LOGGER.info("link %s (%s) recovered", self.link.id, self.endpoint)
+
+    def check_silence(self) -> None:
+        """Fault every gauge without a good reading within :attr:`silence_limit_s`.
+
+        When every gauge of the link is silent at once the link as a whole is marked failed
+        (one warning for the link, not one per gauge).
+        """
+        now = self._now_mono()
+        limit = self.silence_limit_s
+        silent = [gid for gid in self.gauges
+                  if now - self._last_good.get(gid, self._started) > limit]
+        if not silent:
+            return
+        if len(silent) == len(self.gauges) and self._failed is None:
+            self._link_failed(f"no reading from any gauge for {limit:.1f} s")
+        fresh = [gid for gid in silent if gid not in self._faulted]
+        if not fresh:
+            return
+        ts = self.clock.now()
+        for gid in fresh:
+            if self._failed is None:
+                detail = f"no reading for {limit:.1f} s"
+                if self.last_error:
+                    detail += f" (last error: {self.last_error})"
+                _LOGGER.warning("gauge %s on link %s (%s) stopped answering: %s",
+                                gid, self.link.id, self.endpoint, detail)
+                self._faulted[gid] = True
+            else:
+                detail = f"link {self.link.id} down: {self._failed}"
+                _LOGGER.debug("gauge %s faulted: %s", gid, detail)
+                self._faulted[gid] = False
+            self._call_sink(self.sink.comm_fault, gid, detail, ts)
+
+    def _call_sink(self, method: Callable[..., None], *args: object) -> None:
+        try:
+            method(*args)
+        except Exception:
+            _LOGGER.exception("link %s: the reading sink raised", self.link.id)
+
+    # ----------------------------------------------------------------- backoff
+
+    def next_backoff(self) -> float:
+        """Return the delay before the next reconnect attempt and double it (up to the cap)."""
+        delay = self._delay
+        self._delay = min(self._delay * 2.0, self.backoff[1])
+        return delay
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
