@@ -9,15 +9,25 @@ role ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from commandcenter.core.site import Plan, Site
 from commandcenter.ui import i18n
 from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.theme import DESK, Theme, level_colour
+
+i18n.register({"plan.activate": ("启动预案", "Activate plan")})
 
 
 def _num(value: float) -> str:
@@ -311,6 +321,15 @@ class PlanView(QWidget):
         top.setSpacing(12)
         top.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.title, 1)
+        self._activate_handler: Callable[[Plan], object] | None = None
+        self.activate_button = QPushButton(header)
+        self.activate_button.setObjectName("activatePlan")
+        self.activate_button.setStyleSheet(
+            "QPushButton#activatePlan { background: #C62828; color: #FFFFFF; font-weight: bold; "
+            "padding: 6px 18px; border-radius: 4px; }")
+        self.activate_button.clicked.connect(self._activate)
+        self.activate_button.hide()
+        top.addWidget(self.activate_button, 0, Qt.AlignmentFlag.AlignTop)
         hl = QVBoxLayout(header)
         hl.setContentsMargins(16, 12, 16, 10)
         hl.setSpacing(4)
@@ -340,6 +359,15 @@ class PlanView(QWidget):
         self._render()
         self.body.verticalScrollBar().setValue(0)
 
+    def set_activate_handler(self, handler: Callable[[Plan], object] | None) -> None:
+        """Show an "Activate plan" button that calls ``handler(plan)`` (``None`` hides it)."""
+        self._activate_handler = handler
+        self._render()
+
+    def _activate(self) -> None:
+        if self._activate_handler is not None and self._plan is not None:
+            self._activate_handler(self._plan)
+
     def set_language(self, lang: str) -> None:
         """Redraw in ``lang``."""
         self._lang = lang
@@ -352,6 +380,8 @@ class PlanView(QWidget):
 
     def _render(self) -> None:
         plan = self._plan
+        self.activate_button.setText(tr("plan.activate", self._lang))
+        self.activate_button.setVisible(plan is not None and self._activate_handler is not None)
         if plan is None:
             self.badge.set_level(None, self._lang)
             self.title.setText("")

@@ -1,0 +1,117 @@
+"""Display helpers shared by the incident screens: names, roles, places, durations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from commandcenter.core.incidents import Incident, ShiftSchedule
+from commandcenter.core.site import Person, Plan, Site
+
+
+def person_name(site: Site, person_id: str, lang: str) -> str:
+    """Return a person's name in ``lang`` (the id when the roster lacks them)."""
+    p = site.people.get(person_id)
+    if p is None:
+        return person_id
+    return (p.name_en or p.name) if lang == "en" else p.name
+
+
+def role_name(site: Site, role_id: str, lang: str) -> str:
+    """Return the display name of a role (its id when the roster lacks it)."""
+    role = site.roles.get(role_id)
+    return role.name.get(lang) if role else role_id
+
+
+def actor_name(site: Site, actor: str | None, lang: str) -> str:
+    """Return who did something, readably: ``person:DH1012`` → the person's name."""
+    if not actor:
+        return "—"
+    kind, _, ident = actor.partition(":")
+    if kind == "person" and ident:
+        return person_name(site, ident, lang)
+    if actor in site.people:
+        return person_name(site, actor, lang)
+    return ident if kind == "operator" and ident else actor
+
+
+def location_text(site: Site, location: str | Sequence[float], lang: str) -> str:
+    """Return a building's name with its id, or ``lat, lon`` for a point."""
+    if isinstance(location, str):
+        b = site.buildings.get(location)
+        return f"{b.name.get(lang)} ({location})" if b else location
+    lat, lon = location[0], location[1]
+    return f"{lat:.5f}, {lon:.5f}"
+
+
+def duration(seconds: float) -> str:
+    """Format a duration as ``H:MM:SS`` (``M:SS`` under an hour); never negative."""
+    total = max(int(seconds), 0)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def clock_duration(seconds: float) -> str:
+    """Format an elapsed time for the big timers: ``HH:MM:SS``."""
+    total = max(int(seconds), 0)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+def local_time(ts: datetime, tz: tzinfo) -> str:
+    """Return ``HH:MM:SS`` of ``ts`` in the site's zone."""
+    return ts.astimezone(tz).strftime("%H:%M:%S")
+
+
+def plan_started(incident: Incident, plan: str) -> datetime:
+    """Return when ``plan`` started in ``incident`` (activation, or the escalation to it)."""
+    for rec in incident.escalations:
+        if rec.to_plan == plan:
+            return rec.at
+    return incident.started_at
+
+
+def commander_roles(plan: Plan) -> list[str]:
+    """Return the roles that may lead ``plan``, in plan order.
+
+    The first role a plan lists is the one that leads it (车间主任 for a workshop plan, 总指挥 for
+    a plant plan); any other role of the plan named as a commander or director may lead too.
+    """
+    out: list[str] = []
+    for i, r in enumerate(plan.roles):
+        if (i == 0 or "commander" in r.role or "director" in r.role) and r.role not in out:
+            out.append(r.role)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CommanderChoice:
+    """A person who may lead a plan, with the role that qualifies them."""
+
+    person: Person
+    role: str
+    on_shift: bool
+
+
+def commander_candidates(site: Site, plan: Plan, schedule: ShiftSchedule,
+                         at: datetime) -> list[CommanderChoice]:
+    """Return who may lead ``plan`` at ``at``: role order, people on shift before the others."""
+    seen: set[str] = set()
+    on: list[CommanderChoice] = []
+    off: list[CommanderChoice] = []
+    for role in commander_roles(plan):
+        for p in site.people_with_role(role):
+            if p.id in seen:
+                continue
+            seen.add(p.id)
+            working = schedule.is_on_shift(p.shift, at)
+            (on if working else off).append(CommanderChoice(p, role, working))
+    return on + off
+
+
+def since(now: datetime, then: datetime) -> float:
+    """Return seconds from ``then`` to ``now`` (0 when ``then`` is later)."""
+    return max((now - then) / timedelta(seconds=1), 0.0)
