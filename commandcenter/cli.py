@@ -23,6 +23,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 COMMAND_MODULES: tuple[str, ...] = (
     "commandcenter.commands.serve",
+    "commandcenter.commands.alarms",
+    "commandcenter.commands.route",
+    "commandcenter.commands.incident",
+    "commandcenter.commands.mapexport",
 )
 """Feature command modules; each has ``register(subparsers)`` and sets ``handler`` on its
 parsers (``handler(args, settings) -> exit code``)."""

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from commandcenter.errors import ConfigError
+from commandcenter.notify.config import NotifySettings
 
 APP_NAME = "commandcenter"
 CONFIG_SCHEMA_VERSION = 1
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     wall_screen: int = Field(0, ge=0, description="Monitor index for the wall display.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_dir: Path | None = Field(None, description="Where log files go; default: user log folder.")
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings,
+        description="Delivery channels for responder notifications ([notify] with modem, "
+                    "webhooks, smtp, pa); none configured: messages stay queued.")
+    simulate_gauges: bool = Field(
+        True, description="Read every gauge from the built-in simulator (the demo site does); "
+                          "a real plant sets false to talk to its serial and network gauges.")
 
     @field_validator("schema_version")
     @classmethod

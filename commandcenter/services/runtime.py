@@ -17,7 +17,10 @@ from commandcenter.storage.eventlog import EventLog
 _LOGGER = logging.getLogger(__name__)
 C = TypeVar("C")
 
-COMPONENT_FACTORIES: tuple[str, ...] = ()
+COMPONENT_FACTORIES: tuple[str, ...] = (
+    "commandcenter.services.alarms:create",
+    "commandcenter.services.incidents:create",
+)
 """``"module:function"`` names of component factories, in start order.
 
 Each factory is called as ``factory(runtime)`` and returns a :class:`Component` or ``None``
