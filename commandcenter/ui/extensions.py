@@ -77,15 +77,27 @@ class View:
     build: Callable[[UiContext], QWidget]
 
 
-PAGES: list[str] = []
+PAGES: list[str] = [
+    "commandcenter.ui.incidents.pages:INCIDENTS_PAGE",
+    "commandcenter.ui.alarms.pages:ALARMS_PAGE",
+    "commandcenter.ui.alarms.pages:TRENDS_PAGE",
+]
 """Console pages after the plan library, in tab order (``"module:attr"`` of a :class:`Page`)."""
 
-WALL_PANELS: list[str] = []
+WALL_PANELS: list[str] = [
+    "commandcenter.ui.incidents.pages:INCIDENT_WALL_PANEL",
+    "commandcenter.ui.alarms.pages:ALARM_WALL_PANEL",
+]
 """Wall panels (``"module:attr"`` of a :class:`WallPanel`)."""
 
 VIEWS: dict[str, str] = {
     "plans": "commandcenter.ui.extensions:PLANS_VIEW",
     "wall": "commandcenter.ui.extensions:WALL_VIEW",
+    "incident": "commandcenter.ui.incidents.pages:INCIDENT_VIEW",
+    "wall-incident": "commandcenter.ui.incidents.pages:WALL_INCIDENT_VIEW",
+    "alarms": "commandcenter.ui.alarms.pages:ALARMS_VIEW",
+    "trends": "commandcenter.ui.alarms.pages:TRENDS_VIEW",
+    "wall-alarms": "commandcenter.ui.alarms.pages:WALL_ALARMS_VIEW",
 }
 """Screenshot views by name (``"module:attr"`` of a :class:`View`)."""
 

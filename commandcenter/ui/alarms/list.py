@@ -1,0 +1,750 @@
+"""The alarm list page of the console: banner, alarm load, the alarm table, the site overview.
+
+Everything shown is read from the alarm service's board; every operator action (acknowledge,
+shelve, unshelve, comment, reset) goes to the service's async methods under the operator's name
+and shows up here when the service has recorded it and the board has changed. An action the
+alarm engine refuses (e.g. acknowledging an alarm someone else just acknowledged) is reported
+in the page's message line, never lost silently.
+
+Keyboard: F4 acknowledge, F6 shelve, Shift+F6 unshelve, F7 comment, F8 reset, Ctrl+P print,
+Ctrl+Shift+F filter; Enter on a banner line acknowledges it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import timedelta
+from typing import Any, Final
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QTextDocument
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from commandcenter.core.alarm_kpi import LoadSettings, alarm_load
+from commandcenter.core.alarms import ACTIVE_STATES, Alarm, AlarmState, Priority
+from commandcenter.core.clock import Clock
+from commandcenter.core.events import RecordedEvent
+from commandcenter.services.protocols import AlarmDesk
+from commandcenter.ui import i18n
+from commandcenter.ui.alarms.audible import AlarmHorn, horn_for
+from commandcenter.ui.alarms.banner import AlarmBanner
+from commandcenter.ui.alarms.models import (
+    ALARM_ID_ROLE,
+    AlarmFilterProxy,
+    AlarmTableModel,
+    local_time,
+    operator_name,
+    priority_name,
+    state_name,
+)
+from commandcenter.ui.alarms.overview import SiteOverview
+from commandcenter.ui.i18n import tr
+from commandcenter.ui.models import EventBridge, EventSource, site_timezone
+from commandcenter.ui.theme import DESK
+
+_LOGGER = logging.getLogger(__name__)
+
+KPI_WINDOW: Final = timedelta(hours=1)
+"""The alarm-load figures cover the last hour."""
+KPI_TAIL: Final = 5000
+"""Log events read at start for the figures (alarm events of the last hour are far fewer)."""
+FLASH_MS: Final = 500
+
+
+# ---------------------------------------------------------------------- dialogs
+
+
+class ShelveDialog(QDialog):
+    """Asks how long to shelve and why; the reason is required and the operator is shown.
+
+    Attributes:
+        timed: "For a time" choice; :attr:`minutes` holds the time.
+        once: One-shot choice (until the alarm returns to normal).
+        reason: The reason (OK stays disabled until it is filled in).
+    """
+
+    def __init__(self, alarm: Alarm, who: str, max_minutes: float = 480.0, *,
+                 lang: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lang = lang or i18n.current()
+        self.setWindowTitle(tr("alarms.shelve.title", lang))
+        self.setMinimumSize(520, 300)
+        head = QLabel(f"<b>{html.escape(alarm.id)}</b>", self)
+        self.timed = QRadioButton(tr("alarms.shelve.timed", lang), self)
+        self.minutes = QDoubleSpinBox(self)
+        self.minutes.setDecimals(0)
+        self.minutes.setRange(1, max_minutes)
+        self.minutes.setValue(min(60.0, max_minutes))
+        self.minutes.setSuffix(" min")
+        self.minutes.setToolTip(tr("alarms.shelve.max", lang, minutes=f"{max_minutes:g}"))
+        self.once = QRadioButton(tr("alarms.shelve.once", lang), self)
+        self.once.setEnabled(alarm.active)
+        self.timed.setChecked(True)
+        self.timed.toggled.connect(self.minutes.setEnabled)
+        self.reason = QLineEdit(self)
+        self.reason.setObjectName("shelveReason")
+        self.reason.setPlaceholderText(tr("alarms.shelve.reason", lang))
+        self.who = QLabel(tr("alarms.shelve.by", lang, who=who), self)
+        self.problem = QLabel(tr("alarms.shelve.need_reason", lang), self)
+        self.problem.setStyleSheet("color: #B71C1C;")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel, self)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(tr("alarms.dialog.ok", lang))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
+            tr("alarms.dialog.cancel", lang))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.reason.textChanged.connect(self._validate)
+        row = QHBoxLayout()
+        row.addWidget(self.timed)
+        row.addWidget(self.minutes)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(head)
+        layout.addLayout(row)
+        layout.addWidget(self.once)
+        layout.addWidget(QLabel(tr("alarms.shelve.reason", lang), self))
+        layout.addWidget(self.reason)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.who)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        self._validate()
+
+    def _validate(self) -> None:
+        ok = bool(self.reason.text().strip())
+        self.ok_button.setEnabled(ok)
+        self.problem.setVisible(not ok)
+
+    def accept(self) -> None:
+        """Close only with a reason."""
+        if self.reason.text().strip():
+            super().accept()
+
+    def values(self) -> tuple[float | None, str]:
+        """Return (minutes, or ``None`` for one-shot; the reason)."""
+        minutes = None if self.once.isChecked() else float(self.minutes.value())
+        return minutes, self.reason.text().strip()
+
+
+class CommentDialog(QDialog):
+    """Asks for an operator comment (OK stays disabled while it is empty)."""
+
+    def __init__(self, alarm: Alarm, who: str, *, lang: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lang = lang or i18n.current()
+        self.setWindowTitle(tr("alarms.comment.title", lang))
+        self.setMinimumSize(520, 180)
+        self.text = QLineEdit(self)
+        self.text.setPlaceholderText(tr("alarms.comment.text", lang))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel, self)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(tr("alarms.dialog.ok", lang))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
+            tr("alarms.dialog.cancel", lang))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.text.textChanged.connect(lambda s: self.ok_button.setEnabled(bool(s.strip())))
+        self.ok_button.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>{html.escape(alarm.id)}</b> — "
+                                f"{html.escape(tr('alarms.act.operator', lang, who=who))}",
+                                self))
+        layout.addWidget(self.text)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+
+
+# ---------------------------------------------------------------------- alarm load strip
+
+
+class AlarmEventWindow:
+    """The alarm events of the recent past, for the alarm-load figures.
+
+    Reads the log's tail once, then follows new events through an :class:`EventBridge`
+    (the log calls back on its writer thread; the bridge delivers on the GUI thread).
+    """
+
+    def __init__(self, source: EventSource, clock: Clock, drill_id: str | None,
+                 window: timedelta = KPI_WINDOW, parent: QWidget | None = None) -> None:
+        self._clock = clock
+        self._drill = drill_id
+        self._window = window
+        self._events: deque[RecordedEvent] = deque()
+        self.dirty = True
+        self.bridge = EventBridge(parent)
+        self.bridge.recorded.connect(self.add, Qt.ConnectionType.QueuedConnection)
+        self.bridge.attach(source)
+        self._last_seq = 0
+        for ev in source.tail(KPI_TAIL):
+            self.add(ev)
+
+    def add(self, event: RecordedEvent) -> None:
+        """Keep ``event`` if it is an alarm event of this board not seen yet."""
+        if event.seq <= self._last_seq:
+            return
+        self._last_seq = event.seq
+        if event.type.startswith("alarm.") and event.drill_id == self._drill:
+            self._events.append(event)
+            self.dirty = True
+
+    def events(self) -> list[RecordedEvent]:
+        """Return the events of the window (older ones are dropped)."""
+        cutoff = self._clock.now() - self._window - timedelta(minutes=10)
+        while self._events and self._events[0].ts < cutoff:
+            self._events.popleft()
+        return list(self._events)
+
+    def detach(self) -> None:
+        """Stop following the log."""
+        self.bridge.detach()
+
+
+class KpiStrip(QFrame):
+    """Alarm load at a glance (EEMUA 191 / ISA-18.2) over the last hour.
+
+    Attributes:
+        labels: The figure labels by key (``rate``, ``flood``, ``chatter``, ``stale``, ``bad``).
+        figures: The figures last shown (for tests and tooltips).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("kpiStrip")
+        self.setStyleSheet(f"QFrame#kpiStrip {{ background: {DESK.panel}; "
+                           f"border: 1px solid {DESK.border}; border-radius: 4px; }}"
+                           "QFrame#kpiStrip QLabel { padding: 2px 10px; }")
+        self.labels: dict[str, QLabel] = {}
+        self.figures: dict[str, Any] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(0)
+        self.window_label = QLabel(self)
+        self.window_label.setStyleSheet(f"color: {DESK.muted};")
+        layout.addWidget(self.window_label)
+        for key in ("rate", "flood", "chatter", "stale", "bad"):
+            label = QLabel(self)
+            label.setObjectName(f"kpi_{key}")
+            self.labels[key] = label
+            layout.addWidget(label)
+        layout.addStretch(1)
+
+    def show_figures(self, *, avg: float, peak: int, flood: float, chatter: int, stale: int,
+                     bad: tuple[str, int, float] | None, lang: str) -> None:
+        """Show the figures; those past the standards' targets are shown in orange."""
+        self.figures = {"avg": avg, "peak": peak, "flood": flood, "chatter": chatter,
+                        "stale": stale, "bad": bad}
+        warn = "color: #B45309; font-weight: bold;"
+        ok = f"color: {DESK.text};"
+        self.window_label.setText(tr("alarms.kpi.window", lang,
+                                     minutes=int(KPI_WINDOW.total_seconds() // 60)))
+        texts = {
+            "rate": (tr("alarms.kpi.rate", lang, avg=f"{avg:.1f}", peak=peak), avg > 2 or
+                     peak > 10),
+            "flood": (tr("alarms.kpi.flood", lang, percent=f"{flood:.1f}"), flood > 1),
+            "chatter": (tr("alarms.kpi.chatter", lang, count=chatter), chatter > 0),
+            "stale": (tr("alarms.kpi.stale", lang, count=stale), stale > 0),
+            "bad": ((tr("alarms.kpi.bad_actor", lang, alarm=bad[0], count=bad[1],
+                        share=f"{bad[2]:.0f}") if bad else tr("alarms.kpi.no_bad_actor", lang)),
+                    False),
+        }
+        for key, (text, bad_figure) in texts.items():
+            label = self.labels[key]
+            label.setText(text)
+            label.setStyleSheet(warn if bad_figure else ok)
+            label.setToolTip(tr("alarms.kpi.tip", lang))
+
+
+# ---------------------------------------------------------------------- the page
+
+
+class AlarmListPage(QWidget):
+    """The console's alarm page.
+
+    Args:
+        desk: The alarm service.
+        events: The event log (alarm-load figures).
+        clock: Site clock.
+        lang: UI language.
+        operator: Returns the operator's name for actions (default: :func:`operator_name`).
+        muted: Horn muted (default: ``COMMANDCENTER_MUTE``).
+        audible: Whether this page sounds the horn at all.
+
+    Attributes:
+        model: The alarm table model (standing alarms).
+        proxy: Sorting and filtering over :attr:`model`.
+        table: The alarm table.
+        banner: The alarm banner.
+        kpi: The alarm-load strip.
+        overview: The site overview.
+        horn: The audible alarm (``None`` when not audible).
+        message: The line that reports action results.
+    """
+
+    def __init__(self, desk: AlarmDesk, events: EventSource, clock: Clock, *,
+                 lang: str | None = None, operator: Callable[[], str] | None = None,
+                 muted: bool | None = None, audible: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alarmListPage")
+        self.desk = desk
+        self._clock = clock
+        self._site = desk.site
+        self._tz = site_timezone(desk.site)
+        self._lang = lang or i18n.current()
+        self._operator = operator or operator_name
+        self._tasks: set[asyncio.Future[Any]] = set()
+        board = desk.board
+
+        self.banner = AlarmBanner(board, desk.site, acknowledge=self.acknowledge,
+                                  lines=3, status=desk.gauge_status, lang=self._lang,
+                                  parent=self)
+        self.kpi = KpiStrip(self)
+        self.operator_label = QLabel(self)
+        self.operator_label.setObjectName("alarmOperator")
+        self.silence_button = QPushButton(self)
+        self.silence_button.setObjectName("alarmSilence")
+        self.horn: AlarmHorn | None = None
+        if audible:
+            self.horn = horn_for(board, muted=muted, parent=self)
+            self.silence_button.clicked.connect(self.horn.silence)
+            self.horn.sounding_changed.connect(lambda _on: self._update_silence())
+        else:
+            self.silence_button.hide()
+        kpi_row = QHBoxLayout()
+        kpi_row.addWidget(self.kpi, 1)
+        kpi_row.addWidget(self.operator_label)
+        kpi_row.addWidget(self.silence_button)
+
+        # --- filter bar
+        self.model = AlarmTableModel(board, desk.site, self._lang, status=desk.gauge_status,
+                                     parent=self)
+        self.proxy = AlarmFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter_text = QLineEdit(self)
+        self.filter_text.setObjectName("alarmFilter")
+        self.filter_text.setClearButtonEnabled(True)
+        self.filter_text.textChanged.connect(self.proxy.set_text)
+        self.filter_priority = QComboBox(self)
+        self.filter_priority.setObjectName("alarmFilterPriority")
+        self.filter_state = QComboBox(self)
+        self.filter_state.setObjectName("alarmFilterState")
+        self.filter_unacked = QCheckBox(self)
+        self.filter_unacked.setObjectName("alarmFilterUnacked")
+        self.filter_unacked.toggled.connect(self.proxy.set_unacknowledged_only)
+        self.count_label = QLabel(self)
+        self.count_label.setStyleSheet(f"color: {DESK.muted};")
+        filters = QHBoxLayout()
+        filters.addWidget(self.filter_text, 3)
+        filters.addWidget(self.filter_priority)
+        filters.addWidget(self.filter_state)
+        filters.addWidget(self.filter_unacked)
+        filters.addStretch(1)
+        filters.addWidget(self.count_label)
+
+        # --- actions
+        self.buttons: dict[str, QPushButton] = {}
+        actions = QHBoxLayout()
+        for key, slot, shortcut in (
+            ("ack", self.acknowledge_selected, "F4"),
+            ("shelve", self.shelve_selected, "F6"),
+            ("unshelve", self.unshelve_selected, "Shift+F6"),
+            ("comment", self.comment_selected, "F7"),
+            ("reset", self.reset_selected, "F8"),
+            ("print", self.print_dialog, "Ctrl+P"),
+        ):
+            button = QPushButton(self)
+            button.setObjectName(f"alarmAct_{key}")
+            button.clicked.connect(lambda _c=False, s=slot: s())
+            self.buttons[key] = button
+            actions.addWidget(button)
+            action = QAction(self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _c=False, s=slot: s())
+            self.addAction(action)
+        focus_filter = QAction(self)
+        focus_filter.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        focus_filter.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        focus_filter.triggered.connect(self._focus_filter)
+        self.addAction(focus_filter)
+        actions.addStretch(1)
+        self.message = QLabel(self)
+        self.message.setObjectName("alarmMessage")
+        actions.addWidget(self.message)
+
+        # --- table and overview
+        self.table = QTableView(self)
+        self.table.setObjectName("alarmTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(AlarmTableModel.COL_TIME, Qt.SortOrder.DescendingOrder)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for col, width in ((AlarmTableModel.COL_GAUGE, 280), (AlarmTableModel.COL_ALARM, 150)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda *_: self._update_buttons())
+        for sig in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
+                    self.proxy.layoutChanged, self.proxy.dataChanged):
+            sig.connect(lambda *_: self._update_buttons())
+        self.overview = SiteOverview(board, desk.site, desk.gauge_status, clock, columns=4,
+                                     lang=self._lang, parent=self)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setObjectName("alarmSplitter")
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.overview)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([1150, 700])
+        splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(6)
+        layout.addWidget(self.banner)
+        layout.addLayout(kpi_row)
+        layout.addLayout(filters)
+        layout.addLayout(actions)
+        layout.addWidget(splitter, 1)
+
+        # --- live figures and timers
+        self._events = AlarmEventWindow(events, clock, getattr(board, "drill_id", None),
+                                        parent=self)
+        self._kpi_age = 0
+        self._flash = QTimer(self)
+        self._flash.setInterval(FLASH_MS)
+        self._flash.timeout.connect(lambda: self.model.set_flash(not self.model.flash))
+        self._flash.start()
+        self._second = QTimer(self)
+        self._second.setInterval(1000)
+        self._second.timeout.connect(self._each_second)
+        self._second.start()
+        self.filter_priority.currentIndexChanged.connect(self._apply_combo_filters)
+        self.filter_state.currentIndexChanged.connect(self._apply_combo_filters)
+        i18n.language().changed.connect(self.set_language)
+        self._following_language = True
+        self.set_language(self._lang)
+        self.refresh_kpi()
+
+    # ------------------------------------------------------------------ language and state
+
+    def set_language(self, lang: str) -> None:
+        """Show everything in ``lang``."""
+        self._lang = lang
+        self.model.set_language(lang)
+        self.banner.set_language(lang)
+        self.overview.set_language(lang)
+        self.filter_text.setPlaceholderText(tr("alarms.filter.text", lang))
+        self.filter_unacked.setText(tr("alarms.filter.unacked", lang))
+        keep_p = self.filter_priority.currentIndex()
+        self.filter_priority.blockSignals(True)
+        self.filter_priority.clear()
+        self.filter_priority.addItem(tr("alarms.filter.any_priority", lang), None)
+        for p in (Priority.HIGH, Priority.MEDIUM, Priority.LOW):
+            self.filter_priority.addItem(priority_name(p, lang), p.value)
+        self.filter_priority.setCurrentIndex(max(keep_p, 0))
+        self.filter_priority.blockSignals(False)
+        keep_s = self.filter_state.currentIndex()
+        self.filter_state.blockSignals(True)
+        self.filter_state.clear()
+        self.filter_state.addItem(tr("alarms.filter.any_state", lang), None)
+        for s in AlarmState:
+            if s != AlarmState.NORMAL:
+                self.filter_state.addItem(state_name(s, lang), s.value)
+        self.filter_state.setCurrentIndex(max(keep_s, 0))
+        self.filter_state.blockSignals(False)
+        for key, button in self.buttons.items():
+            button.setText(tr(f"alarms.act.{key}", lang))
+        self.operator_label.setText(tr("alarms.act.operator", lang, who=self._operator()))
+        self._update_silence()
+        self._update_buttons()
+        self.refresh_kpi()
+
+    def _focus_filter(self) -> None:
+        self.filter_text.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_text.selectAll()
+
+    def _apply_combo_filters(self, *_args: object) -> None:
+        p = self.filter_priority.currentData()
+        s = self.filter_state.currentData()
+        self.proxy.set_priorities([Priority(p)] if p else None)
+        self.proxy.set_states([AlarmState(s)] if s else None)
+        self._update_buttons()
+
+    def _update_silence(self) -> None:
+        horn = self.horn
+        if horn is None:
+            return
+        self.silence_button.setText(tr("alarms.act.silence", self._lang))
+        self.silence_button.setEnabled(horn.sounding)
+
+    def _update_buttons(self) -> None:
+        a = self.selected_alarm()
+        self.buttons["ack"].setEnabled(a is not None and not a.acknowledged and not a.hidden)
+        self.buttons["shelve"].setEnabled(a is not None and not a.hidden)
+        self.buttons["unshelve"].setEnabled(a is not None and a.shelving is not None)
+        self.buttons["comment"].setEnabled(a is not None)
+        self.buttons["reset"].setEnabled(a is not None and a.state == AlarmState.LATCHED)
+        self.count_label.setText(tr("alarms.filter.count", self._lang,
+                                    shown=self.proxy.rowCount(),
+                                    total=self.model.rowCount()))
+
+    def _each_second(self) -> None:
+        self.model.refresh_values()
+        self._kpi_age += 1
+        if self._events.dirty or self._kpi_age >= 10:
+            self.refresh_kpi()
+
+    def refresh_kpi(self) -> None:
+        """Recompute the alarm-load figures for the last hour."""
+        self._kpi_age = 0
+        self._events.dirty = False
+        now = self._clock.now()
+        settings = LoadSettings()
+        load = alarm_load(self._events.events(), now - KPI_WINDOW, now, settings,
+                          drill_id=getattr(self.desk.board, "drill_id", None))
+        stale_since = now - settings.stale_after
+        stale = sum(1 for a in self.desk.board.alarms().values()
+                    if a.state in ACTIVE_STATES and a.active_since is not None
+                    and a.active_since <= stale_since)
+        bad = load.bad_actors[0] if load.bad_actors and load.bad_actors[0].count > 1 else None
+        self.kpi.show_figures(avg=load.average_per_interval, peak=load.peak_per_interval,
+                              flood=load.flood_percent, chatter=len(load.chattering),
+                              stale=stale,
+                              bad=(bad.alarm, bad.count, bad.share) if bad else None,
+                              lang=self._lang)
+
+    # ------------------------------------------------------------------ selection
+
+    def selected_alarm(self) -> Alarm | None:
+        """Return the alarm of the table's current row, as the board has it now."""
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        aid = index.data(ALARM_ID_ROLE)
+        return self.desk.board.alarm(str(aid)) if aid else None
+
+    def select(self, alarm_id: str) -> bool:
+        """Make ``alarm_id`` the current row (clears filters hiding it); return success."""
+        row = self.model.row_of(alarm_id)
+        if row < 0:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            self.filter_text.clear()
+            self.filter_priority.setCurrentIndex(0)
+            self.filter_state.setCurrentIndex(0)
+            self.filter_unacked.setChecked(False)
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self._update_buttons()
+        return True
+
+    # ------------------------------------------------------------------ actions
+
+    def _run(self, what: str, alarm: str,
+             coro: Coroutine[Any, Any, None]) -> asyncio.Future[Any] | None:
+        """Send an action to the alarm service on the running loop; report how it ended."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            _LOGGER.error("%s %s not sent: no asyncio loop is running in the GUI", what, alarm)
+            self.message.setText(tr("alarms.act.failed", self._lang,
+                                    error="no event loop"))
+            return None
+        task = loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._report(what, alarm, t))
+        return task
+
+    def _report(self, what: str, alarm: str, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        label = tr(f"alarms.act.{what}", self._lang).split(" (")[0].rstrip("…")
+        if task.cancelled():
+            return
+        err = task.exception()
+        try:
+            if err is None:
+                self.message.setStyleSheet(f"color: {DESK.muted};")
+                self.message.setText(tr("alarms.act.done", self._lang, action=label,
+                                        alarm=alarm))
+            else:
+                _LOGGER.warning("%s %s not done: %s", what, alarm, err)
+                self.message.setStyleSheet("color: #B71C1C; font-weight: bold;")
+                self.message.setText(tr("alarms.act.failed", self._lang, error=err))
+            self._update_buttons()
+        except RuntimeError:  # the page was closed while the action ran
+            pass
+
+    def acknowledge(self, alarm_ids: Sequence[str]) -> list[asyncio.Future[Any]]:
+        """Acknowledge these alarms under the operator's name."""
+        who = self._operator()
+        tasks = [self._run("ack", aid, self.desk.acknowledge(aid, who)) for aid in alarm_ids]
+        return [t for t in tasks if t is not None]
+
+    def _need_selection(self) -> Alarm | None:
+        a = self.selected_alarm()
+        if a is None:
+            self.message.setStyleSheet(f"color: {DESK.muted};")
+            self.message.setText(tr("alarms.act.none_selected", self._lang))
+        return a
+
+    def acknowledge_selected(self) -> asyncio.Future[Any] | None:
+        """Acknowledge the selected alarm (F4)."""
+        a = self._need_selection()
+        if a is None:
+            return None
+        return self._run("ack", a.id, self.desk.acknowledge(a.id, self._operator()))
+
+    def shelve(self, alarm_id: str, minutes: float | None,
+               reason: str) -> asyncio.Future[Any] | None:
+        """Shelve ``alarm_id`` for ``minutes`` (``None``: one-shot) with ``reason``."""
+        return self._run("shelve", alarm_id,
+                         self.desk.shelve(alarm_id, self._operator(), reason, minutes))
+
+    def shelve_selected(self) -> asyncio.Future[Any] | None:
+        """Ask how long and why, then shelve the selected alarm (F6)."""
+        a = self._need_selection()
+        if a is None:
+            return None
+        engine = getattr(self.desk, "engine", None)
+        max_min = engine.settings.max_shelve_min if engine is not None else 480.0
+        dialog = ShelveDialog(a, self._operator(), max_min, lang=self._lang, parent=self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        minutes, reason = dialog.values()
+        return self.shelve(a.id, minutes, reason)
+
+    def unshelve_selected(self) -> asyncio.Future[Any] | None:
+        """Unshelve the selected alarm (Shift+F6)."""
+        a = self._need_selection()
+        if a is None:
+            return None
+        return self._run("unshelve", a.id, self.desk.unshelve(a.id, self._operator()))
+
+    def comment(self, alarm_id: str, text: str) -> asyncio.Future[Any] | None:
+        """Attach ``text`` to ``alarm_id``."""
+        return self._run("comment", alarm_id,
+                         self.desk.comment(alarm_id, self._operator(), text))
+
+    def comment_selected(self) -> asyncio.Future[Any] | None:
+        """Ask for a comment on the selected alarm (F7)."""
+        a = self._need_selection()
+        if a is None:
+            return None
+        dialog = CommentDialog(a, self._operator(), lang=self._lang, parent=self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.text.text().strip():
+            return None
+        return self.comment(a.id, dialog.text.text().strip())
+
+    def reset_selected(self) -> asyncio.Future[Any] | None:
+        """Reset the selected latched alarm (F8)."""
+        a = self._need_selection()
+        if a is None:
+            return None
+        return self._run("reset", a.id, self.desk.reset(a.id, self._operator()))
+
+    # ------------------------------------------------------------------ printing
+
+    def print_html(self) -> str:
+        """Return the shown rows (filter and sort as on screen) as an HTML document."""
+        lang = self._lang
+        cols = range(1, self.proxy.columnCount())
+        horizontal = Qt.Orientation.Horizontal
+        head = "".join(f"<th>{html.escape(str(self.proxy.headerData(c, horizontal)))}</th>"
+                       for c in cols)
+        rows = []
+        for r in range(self.proxy.rowCount()):
+            cells = []
+            for c in cols:
+                text = str(self.proxy.index(r, c).data() or "")
+                cells.append(f"<td>{html.escape(text)}</td>")
+            aid = self.proxy.index(r, 0).data(ALARM_ID_ROLE)
+            a = self.desk.board.alarm(str(aid))
+            weight = " style='font-weight:bold'" if a is not None and not a.acknowledged else ""
+            rows.append(f"<tr{weight}>{''.join(cells)}</tr>")
+        meta = tr("alarms.print.meta", lang, site=self._site.name.get(lang),
+                  time=local_time(self._clock.now(), self._tz, "%Y-%m-%d %H:%M:%S"),
+                  who=self._operator(), count=self.proxy.rowCount())
+        return ("<html><body style='font-size:9pt'>"
+                f"<h2>{html.escape(tr('alarms.print.title', lang))}</h2>"
+                f"<p>{html.escape(meta)}</p>"
+                "<table border='1' cellspacing='0' cellpadding='3' width='100%'>"
+                f"<tr>{head}</tr>{''.join(rows)}</table></body></html>")
+
+    def print_to(self, printer: QPrinter) -> None:
+        """Print the shown rows on ``printer`` (a PDF printer in tests)."""
+        doc = QTextDocument(self)
+        doc.setDefaultFont(DESK.font(11))
+        doc.setHtml(self.print_html())
+        doc.print_(printer)
+
+    def print_dialog(self) -> bool:
+        """Ask where to print (Ctrl+P) and print; return whether it was printed."""
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setPageOrientation(QPageLayout.Orientation.Landscape)
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self.print_to(printer)
+        return True
+
+    # ------------------------------------------------------------------ closing
+
+    def shutdown(self) -> None:
+        """Stop timers and stop following the board and the log (idempotent)."""
+        self._flash.stop()
+        self._second.stop()
+        self._events.detach()
+        self.overview.shutdown()
+        self.model.detach()
+        if self._following_language:
+            self._following_language = False
+            i18n.language().changed.disconnect(self.set_language)
+        if self.horn is not None and self.horn.parent() is self:
+            self.horn.stop()
+
+    def current_index(self) -> QModelIndex:
+        """Return the table's current index (in proxy coordinates)."""
+        return self.table.currentIndex()

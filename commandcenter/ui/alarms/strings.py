@@ -1,0 +1,147 @@
+"""The alarm screens' UI strings (Chinese, English), registered with the catalogue at import."""
+
+from __future__ import annotations
+
+from commandcenter.ui import i18n
+
+i18n.register({
+    # pages
+    "alarms.page": ("报警", "Alarms"),
+    "trends.page": ("趋势", "Trends"),
+    "alarms.no_service": (
+        "报警服务未运行：无法显示实时报警。\n请检查仪表通讯与报警服务的日志后重新启动本程序。",
+        "The alarm service is not running: no live alarms can be shown.\n"
+        "Check the gauge links and the alarm service log, then restart the application."),
+    "alarms.wall.heading": ("实时报警", "Live alarms"),
+    "alarms.wall.none": ("无报警", "No alarms"),
+    "alarms.wall.counts": ("未确认 {unack} · 在报 {shown}",
+                           "{unack} unacknowledged · {shown} standing"),
+    "alarms.wall.hidden": ("另有 {count} 条搁置/停用", "{count} more shelved / out of service"),
+    # priorities
+    "alarms.priority.high": ("高", "High"),
+    "alarms.priority.medium": ("中", "Medium"),
+    "alarms.priority.low": ("低", "Low"),
+    # ISA-18.2 states
+    "alarms.state.normal": ("正常", "Normal"),
+    "alarms.state.unack_active": ("报警未确认", "Unacknowledged"),
+    "alarms.state.ack_active": ("报警已确认", "Acknowledged"),
+    "alarms.state.rtn_unack": ("已恢复未确认", "Returned, unacknowledged"),
+    "alarms.state.latched": ("锁存待复位", "Latched, needs reset"),
+    "alarms.state.shelved": ("已搁置", "Shelved"),
+    "alarms.state.suppressed": ("设计抑制", "Suppressed by design"),
+    "alarms.state.out_of_service": ("停用", "Out of service"),
+    # short forms for the wall's large type
+    "alarms.short.prealarm": ("预警", "Pre"),
+    "alarms.short.alarm1": ("一级报警", "AL1"),
+    "alarms.short.alarm2": ("二级报警", "AL2"),
+    "alarms.short.comm": ("通讯中断", "Comm lost"),
+    "alarms.short.bad_value": ("数据异常", "Bad value"),
+    "alarms.state_short.normal": ("正常", "Normal"),
+    "alarms.state_short.unack_active": ("未确认", "Unack"),
+    "alarms.state_short.ack_active": ("已确认", "Acked"),
+    "alarms.state_short.rtn_unack": ("恢复未确认", "RTN unack"),
+    "alarms.state_short.latched": ("待复位", "Latched"),
+    "alarms.state_short.shelved": ("已搁置", "Shelved"),
+    "alarms.state_short.suppressed": ("抑制", "Suppr."),
+    "alarms.state_short.out_of_service": ("停用", "OOS"),
+    # alarm kinds and directions
+    "alarms.dir.high": ("高限", "high"),
+    "alarms.dir.low": ("低限", "low"),
+    "alarms.kind.comm": ("通讯中断", "Communication lost"),
+    "alarms.kind.bad_value": ("数据异常", "Bad value"),
+    "alarms.superseded": ("（被更高级别覆盖）", "(superseded by a higher level)"),
+    # table columns
+    "alarms.col.flag": ("●", "●"),
+    "alarms.col.time": ("时间", "Time"),
+    "alarms.col.priority": ("优先级", "Priority"),
+    "alarms.col.gauge": ("仪表", "Gauge"),
+    "alarms.col.alarm": ("报警", "Alarm"),
+    "alarms.col.value": ("当前值", "Value"),
+    "alarms.col.limit": ("限值", "Limit"),
+    "alarms.col.state": ("状态", "State"),
+    "alarms.col.note": ("搁置 / 备注", "Shelving / comment"),
+    "alarms.note.shelved_until": ("{by} 搁置至 {until}：{reason}", "shelved by {by} until {until}: "
+                                  "{reason}"),
+    "alarms.note.shelved_once": ("{by} 单次搁置（恢复正常即解除）：{reason}",
+                                 "shelved once by {by} (until it returns to normal): {reason}"),
+    "alarms.note.hold": ("{by}：{reason}", "{by}: {reason}"),
+    "alarms.note.comment": ("{by}：{text}", "{by}: {text}"),
+    "alarms.note.acked": ("{by} 已确认", "acknowledged by {by}"),
+    # filter bar
+    "alarms.filter.text": ("筛选：仪表、名称、报警 (Ctrl+Shift+F)",
+                           "Filter: gauge, name, alarm (Ctrl+Shift+F)"),
+    "alarms.filter.any_priority": ("全部优先级", "All priorities"),
+    "alarms.filter.any_state": ("全部状态", "All states"),
+    "alarms.filter.unacked": ("仅未确认", "Unacknowledged only"),
+    "alarms.filter.count": ("显示 {shown} / {total} 条", "{shown} of {total} shown"),
+    # actions
+    "alarms.act.ack": ("确认 (F4)", "Acknowledge (F4)"),
+    "alarms.act.shelve": ("搁置… (F6)", "Shelve… (F6)"),
+    "alarms.act.unshelve": ("取消搁置 (Shift+F6)", "Unshelve (Shift+F6)"),
+    "alarms.act.comment": ("备注… (F7)", "Comment… (F7)"),
+    "alarms.act.reset": ("复位 (F8)", "Reset (F8)"),
+    "alarms.act.print": ("打印… (Ctrl+P)", "Print… (Ctrl+P)"),
+    "alarms.act.silence": ("消音", "Silence horn"),
+    "alarms.act.silenced": ("已消音", "Horn silenced"),
+    "alarms.act.operator": ("操作员：{who}", "Operator: {who}"),
+    "alarms.act.failed": ("操作未执行：{error}", "Not done: {error}"),
+    "alarms.act.done": ("{action}：{alarm}", "{action}: {alarm}"),
+    "alarms.act.none_selected": ("请先在列表中选择一条报警", "Select an alarm in the list first"),
+    # banner
+    "alarms.banner.none": ("无未确认报警", "No unacknowledged alarms"),
+    "alarms.banner.more": ("另有 {count} 条未确认报警", "{count} more unacknowledged"),
+    "alarms.banner.ack": ("确认所选 (Enter)", "Acknowledge selected (Enter)"),
+    "alarms.banner.ack_visible": ("确认全部可见", "Ack all visible"),
+    # shelve and comment dialogs
+    "alarms.shelve.title": ("搁置报警", "Shelve alarm"),
+    "alarms.shelve.timed": ("限时搁置（分钟）", "For a time (minutes)"),
+    "alarms.shelve.once": ("单次搁置：恢复正常后自动解除", "One-shot: until it returns to normal"),
+    "alarms.shelve.reason": ("原因（必填）", "Reason (required)"),
+    "alarms.shelve.by": ("搁置人：{who}", "Shelved by: {who}"),
+    "alarms.shelve.need_reason": ("请填写搁置原因", "A reason is required"),
+    "alarms.shelve.max": ("最长 {minutes} 分钟", "at most {minutes} min"),
+    "alarms.comment.title": ("报警备注", "Comment on alarm"),
+    "alarms.comment.text": ("备注内容", "Comment"),
+    "alarms.dialog.ok": ("确定", "OK"),
+    "alarms.dialog.cancel": ("取消", "Cancel"),
+    # KPI strip (EEMUA 191)
+    "alarms.kpi.rate": ("报警率 {avg}/10分钟（峰值 {peak}）",
+                        "Rate {avg} per 10 min (peak {peak})"),
+    "alarms.kpi.flood": ("报警泛滥 {percent}% 时间", "Flood {percent}% of the time"),
+    "alarms.kpi.chatter": ("振荡报警 {count}", "Chattering {count}"),
+    "alarms.kpi.stale": ("陈旧报警 {count}", "Stale {count}"),
+    "alarms.kpi.bad_actor": ("最频繁：{alarm}（{count} 次，{share}%）",
+                             "Top bad actor: {alarm} ({count}×, {share}%)"),
+    "alarms.kpi.no_bad_actor": ("最频繁：无", "Top bad actor: none"),
+    "alarms.kpi.window": ("近 {minutes} 分钟", "last {minutes} min"),
+    "alarms.kpi.tip": ("按 EEMUA 191 / ISA-18.2：稳态约 1 条/10 分钟；10 分钟超过 10 条为报警泛滥；"
+                       "1 分钟内 3 次为振荡；持续 24 小时为陈旧。",
+                       "EEMUA 191 / ISA-18.2: about 1 alarm per 10 min in steady state; more "
+                       "than 10 in 10 min is a flood; 3 in a minute is chattering; active 24 h "
+                       "is stale."),
+    # print
+    "alarms.print.title": ("报警一览", "Alarm list"),
+    "alarms.print.meta": ("{site} · 打印时间 {time} · 操作员 {who} · 共 {count} 条",
+                          "{site} · printed {time} · operator {who} · {count} alarms"),
+    # overview
+    "alarms.overview.title": ("全厂仪表总览", "Site overview"),
+    "alarms.overview.other": ("未指定位置", "No building"),
+    "alarms.tile.normal": ("正常", "normal"),
+    "alarms.tile.prealarm": ("预警", "pre-alarm"),
+    "alarms.tile.alarm1": ("一级报警", "alarm 1"),
+    "alarms.tile.alarm2": ("二级报警", "alarm 2"),
+    "alarms.tile.stale": ("通讯故障", "comm fault"),
+    "alarms.tile.shelved": ("已搁置", "shelved"),
+    "alarms.tile.out_of_service": ("停用", "out of service"),
+    "alarms.tile.no_data": ("无数据", "no data"),
+    "alarms.tile.age": ("{age} 前", "{age} ago"),
+    # trends
+    "trends.search": ("搜索仪表：编号或名称", "Search gauges: id or name"),
+    "trends.follow": ("跟随实时", "Follow live"),
+    "trends.window": ("最近 1 小时 · 1 Hz", "Last hour · 1 Hz"),
+    "trends.hint": ("勾选左侧仪表以叠加显示其趋势；滚轮缩放，拖动平移。",
+                    "Tick gauges on the left to overlay their trends; wheel zooms, drag pans."),
+    "trends.none": ("未选择仪表", "No gauge selected"),
+    "trends.axis.time": ("时间（厂区当地）", "Time (site local)"),
+    "trends.clear": ("清除选择", "Clear selection"),
+})

@@ -1,0 +1,345 @@
+"""The trends page: the last hour of chosen gauges, overlaid, with their alarm limits.
+
+Sampling rate is not drawing rate: drivers append readings to the ring buffers of the
+:class:`~commandcenter.core.trends.TrendStore`; this page copies a snapshot on ONE timer (about
+10 Hz) and only for a gauge whose buffer changed since the last draw (``buffer.version``), then
+calls ``setData``. Curves use peak downsampling and clip-to-view, so an hour at 1 Hz of several
+gauges stays cheap to draw. The x axis shows the site's local clock time; mouse wheel zooms,
+dragging pans, and any manual zoom or pan turns "follow live" off until it is ticked again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from commandcenter.core.clock import Clock
+from commandcenter.core.site import AlarmLevel, Site
+from commandcenter.core.trends import TrendStore
+from commandcenter.ui import i18n
+from commandcenter.ui.alarms import strings as _strings  # noqa: F401 - registers the strings
+from commandcenter.ui.i18n import name_of, tr
+from commandcenter.ui.models import site_timezone
+from commandcenter.ui.theme import DESK, Theme
+
+WINDOW_S: Final = 3600.0
+"""How much history the page shows and copies (the ring buffers hold one hour at 1 Hz)."""
+
+REDRAW_MS: Final = 100
+"""The one redraw timer's interval."""
+
+CURVE_COLOURS: Final = ("#1F77B4", "#2CA02C", "#9467BD", "#17BECF", "#8C564B", "#E377C2",
+                        "#7F7F7F", "#393B79", "#637939", "#3182BD")
+"""Curve colours: distinct from each other and from the red/orange/yellow of the limits."""
+
+LIMIT_COLOURS: Final = {AlarmLevel.PREALARM: "#D4A900", AlarmLevel.ALARM1: "#F57C00",
+                        AlarmLevel.ALARM2: "#C62828"}
+"""Dashed limit lines, in the level's warning colour (yellow darkened to show on white)."""
+
+GAUGE_ROLE = Qt.ItemDataRole.UserRole + 40
+
+
+@dataclass
+class _Trace:
+    gauge_id: str
+    curve: pg.PlotDataItem
+    limits: list[pg.InfiniteLine]
+    version: int = -1
+
+
+class TrendsPage(QWidget):
+    """Gauge picker on the left, overlaid trends on the right.
+
+    Args:
+        trends: The ring buffers to draw from.
+        site: Gauge names, units and limits; the site's time zone for the x axis.
+        clock: "Now" for the live window.
+        lang: UI language.
+
+    Attributes:
+        plot: The pyqtgraph plot widget.
+        gauges: The gauge list (checkable items).
+        search: Filters the gauge list.
+        follow: "Follow live" toggle.
+        redraws: How many times a curve was given new data (each ``setData``).
+    """
+
+    def __init__(self, trends: TrendStore, site: Site, clock: Clock, *,
+                 lang: str | None = None, theme: Theme = DESK,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trendsPage")
+        self._trends = trends
+        self._site = site
+        self._clock = clock
+        self._lang = lang or i18n.current()
+        self._traces: dict[str, _Trace] = {}
+        self._text_colour = theme.muted
+        self.redraws = 0
+        tz = site_timezone(site)
+        offset = clock.now().astimezone(tz).utcoffset()
+        utc_offset = -offset.total_seconds() if offset is not None else 0.0
+
+        # --- picker
+        self.search = QLineEdit(self)
+        self.search.setObjectName("trendSearch")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        self.gauges = QListWidget(self)
+        self.gauges.setObjectName("trendGauges")
+        self.gauges.setUniformItemSizes(True)
+        for gid in trends.gauge_ids():
+            item = QListWidgetItem()
+            item.setData(GAUGE_ROLE, gid)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.gauges.addItem(item)
+        self.gauges.itemChanged.connect(self._item_changed)
+        self.clear_button = QPushButton(self)
+        self.clear_button.clicked.connect(lambda: self.set_selected([]))
+        left = QWidget(self)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(8, 8, 0, 8)
+        ll.setSpacing(6)
+        ll.addWidget(self.search)
+        ll.addWidget(self.gauges, 1)
+        ll.addWidget(self.clear_button)
+
+        # --- plot
+        self.axis = pg.DateAxisItem(orientation="bottom", utcOffset=utc_offset)
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.axis}, background=theme.panel)
+        self.plot.setObjectName("trendPlot")
+        item = self.plot.getPlotItem()
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setMenuEnabled(False)
+        self.legend = item.addLegend(offset=(10, 10), labelTextSize=f"{theme.body_px}px",
+                                     labelTextColor=theme.text,
+                                     brush=pg.mkBrush(255, 255, 255, 220))
+        for name in ("left", "bottom"):
+            ax = item.getAxis(name)
+            ax.setTextPen(pg.mkPen(theme.text))
+            ax.setPen(pg.mkPen(theme.border))
+            ax.setStyle(tickFont=theme.font(theme.small_px))
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._manual_range)
+        self.follow = QCheckBox(self)
+        self.follow.setObjectName("trendFollow")
+        self.follow.setChecked(True)
+        self.follow.toggled.connect(lambda on: self._follow_now() if on else None)
+        self.window_label = QLabel(self)
+        self.window_label.setStyleSheet(f"color: {theme.muted};")
+        self.hint = QLabel(self)
+        self.hint.setObjectName("trendHint")
+        self.hint.setStyleSheet(f"color: {theme.muted};")
+        bar = QHBoxLayout()
+        bar.addWidget(self.follow)
+        bar.addSpacing(16)
+        bar.addWidget(self.window_label)
+        bar.addStretch(1)
+        bar.addWidget(self.hint)
+        right = QWidget(self)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 8, 8, 8)
+        rl.setSpacing(6)
+        rl.addLayout(bar)
+        rl.addWidget(self.plot, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 4)
+        splitter.setSizes([360, 1400])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+        self.set_language(self._lang)
+        self._follow_now()
+
+    # ------------------------------------------------------------------ language
+
+    def set_language(self, lang: str) -> None:
+        """Show labels, gauge names and the legend in ``lang``."""
+        self._lang = lang
+        self.search.setPlaceholderText(tr("trends.search", lang))
+        self.follow.setText(tr("trends.follow", lang))
+        self.window_label.setText(tr("trends.window", lang))
+        self.clear_button.setText(tr("trends.clear", lang))
+        self.plot.getPlotItem().setLabel("bottom", tr("trends.axis.time", lang),
+                                         color=self._text_colour)
+        for i in range(self.gauges.count()):
+            item = self.gauges.item(i)
+            gid = str(item.data(GAUGE_ROLE))
+            item.setText(self._label(gid))
+        self._update_hint()
+        self._filter(self.search.text())
+
+    def _label(self, gid: str) -> str:
+        gauge = self._site.gauges.get(gid)
+        if gauge is None:
+            return gid
+        return f"{gid}  {gauge.name.get(self._lang)} ({gauge.unit})"
+
+    def _update_hint(self) -> None:
+        self.hint.setText(tr("trends.hint", self._lang) if self._traces
+                          else tr("trends.none", self._lang) + " — " +
+                          tr("trends.hint", self._lang))
+
+    # ------------------------------------------------------------------ picking gauges
+
+    def _filter(self, text: str) -> None:
+        terms = text.lower().split()
+        for i in range(self.gauges.count()):
+            item = self.gauges.item(i)
+            gid = str(item.data(GAUGE_ROLE))
+            gauge = self._site.gauges.get(gid)
+            hay = gid.lower()
+            if gauge is not None:
+                hay += f"\n{gauge.name.zh}\n{gauge.name.en or ''}\n{gauge.kind.value}".lower()
+                hay += "\n" + "\n".join(name_of("gauge", gauge.kind.value, lang).lower()
+                                        for lang in i18n.LANGUAGES)
+            item.setHidden(not all(t in hay for t in terms))
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        gid = str(item.data(GAUGE_ROLE))
+        if item.checkState() == Qt.CheckState.Checked:
+            self._add(gid)
+        else:
+            self._remove(gid)
+
+    def selected(self) -> list[str]:
+        """Return the gauges drawn, in the order they were picked."""
+        return list(self._traces)
+
+    def set_selected(self, gauge_ids: list[str]) -> None:
+        """Draw exactly ``gauge_ids`` (unknown ids are ignored)."""
+        wanted = set(gauge_ids)
+        for i in range(self.gauges.count()):
+            item = self.gauges.item(i)
+            if str(item.data(GAUGE_ROLE)) not in wanted:
+                item.setCheckState(Qt.CheckState.Unchecked)
+        for gid in gauge_ids:
+            for i in range(self.gauges.count()):
+                item = self.gauges.item(i)
+                if item.data(GAUGE_ROLE) == gid:
+                    item.setCheckState(Qt.CheckState.Checked)
+
+    def _colour(self) -> str:
+        used = {t.curve.opts["pen"].color().name().upper() for t in self._traces.values()}
+        return next((c for c in CURVE_COLOURS if c.upper() not in used),
+                    CURVE_COLOURS[len(self._traces) % len(CURVE_COLOURS)])
+
+    def _add(self, gid: str) -> None:
+        if gid in self._traces or gid not in self._trends:
+            return
+        item = self.plot.getPlotItem()
+        colour = self._colour()
+        curve = item.plot([], [], pen=pg.mkPen(colour, width=2), name=self._label(gid))
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setClipToView(True)
+        limits: list[pg.InfiniteLine] = []
+        gauge = self._site.gauges.get(gid)
+        if gauge is not None:
+            for t in gauge.thresholds:
+                line = pg.InfiniteLine(
+                    pos=t.value, angle=0, movable=False,
+                    pen=pg.mkPen(LIMIT_COLOURS[t.level], width=1.5,
+                                 style=Qt.PenStyle.DashLine),
+                    label=f"{gid} {name_of('alarm', t.level.value, self._lang)} "
+                          f"{'≥' if t.direction == 'high' else '≤'} {t.value:g} {gauge.unit}",
+                    labelOpts={"position": 0.02 + 0.2 * (len(self._traces) % 4),
+                               "color": LIMIT_COLOURS[t.level],
+                               "anchors": [(0, 1), (0, 1)]})
+                line.setZValue(-5)
+                item.addItem(line)
+                limits.append(line)
+        self._traces[gid] = _Trace(gid, curve, limits)
+        self._update_hint()
+        self.redraw()
+        if self.follow.isChecked():
+            self._follow_now()
+
+    def _remove(self, gid: str) -> None:
+        trace = self._traces.pop(gid, None)
+        if trace is None:
+            return
+        item = self.plot.getPlotItem()
+        item.removeItem(trace.curve)
+        for line in trace.limits:
+            item.removeItem(line)
+        self._update_hint()
+
+    def limit_lines(self, gid: str) -> list[tuple[float, str]]:
+        """Return (value, pen colour) of the limit lines drawn for ``gid``."""
+        trace = self._traces.get(gid)
+        if trace is None:
+            return []
+        return [(float(line.value()), line.pen.color().name().upper()) for line in trace.limits]
+
+    def curve_colour(self, gid: str) -> str | None:
+        """Return the colour of the curve of ``gid`` (``None`` if not drawn)."""
+        trace = self._traces.get(gid)
+        return trace.curve.opts["pen"].color().name().upper() if trace else None
+
+    # ------------------------------------------------------------------ drawing
+
+    def redraw(self) -> int:
+        """Give new data to every curve whose buffer changed; return how many changed."""
+        if not self._traces:
+            return 0
+        since = self._clock.now().timestamp() - WINDOW_S
+        changed = 0
+        for trace in self._traces.values():
+            buf = self._trends.get(trace.gauge_id)
+            version = buf.version
+            if version == trace.version:
+                continue
+            t, v = buf.snapshot(since)
+            trace.curve.setData(t, v)
+            trace.version = version
+            changed += 1
+        self.redraws += changed
+        if changed and self.follow.isChecked():
+            self._follow_now()
+        return changed
+
+    def _follow_now(self) -> None:
+        now = self._clock.now().timestamp()
+        vb = self.plot.getViewBox()
+        vb.setXRange(now - WINDOW_S, now, padding=0.0)
+        vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+
+    def _manual_range(self, *_args: object) -> None:
+        if self.follow.isChecked():
+            self.follow.setChecked(False)
+
+    def shutdown(self) -> None:
+        """Stop the redraw timer."""
+        self._timer.stop()
+
+
+def local_axis_time(ts: float, site: Site) -> str:
+    """Return ``ts`` (POSIX seconds) as the site's local ``HH:MM:SS`` (what the x axis shows)."""
+    return datetime.fromtimestamp(ts, UTC).astimezone(site_timezone(site)).strftime("%H:%M:%S")

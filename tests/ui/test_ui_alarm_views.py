@@ -1,0 +1,216 @@
+"""Trends, site overview, page registration and screenshot views of the alarm screens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel
+
+from commandcenter.core.alarms import AlarmEngine
+from commandcenter.core.siteio import load_site
+from commandcenter.services.runtime import Runtime
+from commandcenter.ui import extensions
+from commandcenter.ui.alarms import pages
+from commandcenter.ui.alarms.list import AlarmListPage
+from commandcenter.ui.alarms.overview import TILE_STYLES, SiteOverview, TileState
+from commandcenter.ui.alarms.pages import AlarmWallPanel, NoServicePanel, desk_of
+from commandcenter.ui.alarms.scripted import EngineDesk
+from commandcenter.ui.alarms.trends import LIMIT_COLOURS, TrendsPage, local_axis_time
+from commandcenter.ui.extensions import UiContext
+from commandcenter.ui.screenshot import render_view
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_site():
+    return load_site(REPO)
+
+
+@pytest.fixture(autouse=True)
+def _muted(monkeypatch):
+    monkeypatch.setenv("COMMANDCENTER_MUTE", "1")
+
+
+@pytest.fixture
+def desk(demo_site, clock, event_log):
+    return EngineDesk(demo_site, AlarmEngine.for_site(demo_site, clock), event_log)
+
+
+def hold(desk, clock, gauge, value, seconds=2):
+    desk.reading(gauge, value, clock.now())
+    clock.advance(seconds)
+    return desk.reading(gauge, value, clock.now())
+
+
+# ---------------------------------------------------------------------- trends
+
+
+def test_trends_redraw_only_when_the_buffer_changed(qtbot, desk, demo_site, clock):
+    page = TrendsPage(desk.trends, demo_site, clock, lang="en")
+    qtbot.addWidget(page)
+    page.shutdown()  # drive redraws by hand
+    for _ in range(5):
+        desk.reading("GD-110-01", 3.0, clock.now())
+        clock.advance(1)
+    page.set_selected(["GD-110-01", "H2S-410-01"])
+    assert page.selected() == ["GD-110-01", "H2S-410-01"]
+    base = page.redraws
+    assert page.redraw() == 0  # nothing new
+    desk.reading("GD-110-01", 4.0, clock.now())
+    assert page.redraw() == 1  # only the curve whose buffer changed
+    assert page.redraws == base + 1
+    assert page.redraw() == 0
+    _x, y = page._traces["GD-110-01"].curve.getOriginalDataset()
+    assert list(y) == [3.0] * 5 + [4.0]
+    assert page.curve_colour("GD-110-01") != page.curve_colour("H2S-410-01")
+
+
+def test_trends_draw_dashed_limits_in_level_colours(qtbot, desk, demo_site, clock):
+    page = TrendsPage(desk.trends, demo_site, clock, lang="zh")
+    qtbot.addWidget(page)
+    page.set_selected(["O2-410-01"])
+    lines = sorted(page.limit_lines("O2-410-01"))
+    assert lines == sorted([(19.5, LIMIT_COLOURS[t]) for t in ()] + [
+        (18.0, "#C62828"), (19.5, "#F57C00"), (23.5, "#F57C00")])
+    page.set_selected([])
+    assert page.limit_lines("O2-410-01") == [] and page.selected() == []
+    page.search.setText("硫化氢")
+    shown = [page.gauges.item(i).text() for i in range(page.gauges.count())
+             if not page.gauges.item(i).isHidden()]
+    assert shown and all(s.startswith("H2S-") for s in shown)
+
+
+def test_manual_zoom_turns_follow_live_off(qtbot, desk, demo_site, clock):
+    page = TrendsPage(desk.trends, demo_site, clock, lang="en")
+    qtbot.addWidget(page)
+    assert page.follow.isChecked()
+    page.plot.getViewBox().sigRangeChangedManually.emit([True, True])
+    assert not page.follow.isChecked()
+    page.follow.setChecked(True)
+    lo, hi = page.plot.getViewBox().viewRange()[0]
+    assert hi == pytest.approx(clock.now().timestamp(), abs=1)
+    assert hi - lo == pytest.approx(3600, abs=1)
+
+
+def test_axis_time_is_site_local(demo_site):
+    ts = datetime(2026, 3, 1, 6, 0, 0, tzinfo=UTC).timestamp()
+    assert local_axis_time(ts, demo_site) == "14:00:00"
+
+
+# ---------------------------------------------------------------------- overview
+
+
+def test_overview_colours_each_state_and_shows_blind_gauges_stale(qtbot, desk, demo_site,
+                                                                  clock):
+    for gid in ("GD-110-01", "GD-110-02", "H2S-410-01", "CL2-120-01", "CO-904-01",
+                "NH3-310-01"):
+        desk.reading(gid, 1.0 if gid != "CL2-120-01" else 0.1, clock.now())
+    overview = SiteOverview(desk.board, demo_site, desk.gauge_status, clock, lang="en")
+    qtbot.addWidget(overview)
+    tiles = overview.tiles
+    assert tiles["GD-110-01"].state == TileState.NORMAL
+    assert tiles["GD-110-01"].value == "1.00 %LEL" or tiles["GD-110-01"].value == "1 %LEL"
+    assert tiles["TT-210-01"].state == TileState.NO_DATA and tiles["TT-210-01"].value == "—"
+    hold(desk, clock, "GD-110-01", 60.0)
+    hold(desk, clock, "GD-110-02", 30.0)
+    hold(desk, clock, "H2S-410-01", 6.0)
+    hold(desk, clock, "CL2-120-01", 0.7)
+    desk._record(desk.engine.shelve("CL2-120-01:high:prealarm", "op", "calibration", 60))
+    desk._record(desk.engine.remove_from_service("NH3-310-01:high:alarm1", "op", "repair"))
+    desk.link_down("CO-904-01", clock.now())
+    clock.advance(200)
+    overview.refresh()
+    assert tiles["GD-110-01"].state == TileState.ALARM2
+    assert tiles["GD-110-02"].state == TileState.ALARM1
+    assert tiles["H2S-410-01"].state == TileState.PREALARM
+    assert tiles["CL2-120-01"].state == TileState.SHELVED
+    assert tiles["NH3-310-01"].state == TileState.OUT_OF_SERVICE
+    stale = tiles["CO-904-01"]
+    assert stale.state == TileState.STALE  # blind: never shown as normal
+    assert stale.value == "1.00 ppm" or stale.value == "1 ppm"
+    assert stale.detail == "comm fault · 3 min ago"
+    assert TILE_STYLES[TileState.STALE].hatch is not None
+    assert len({TILE_STYLES[s].fill for s in TileState}) >= 7
+    image = stale.grab().toImage()
+    colours = {image.pixelColor(x, y).name() for x in range(0, image.width(), 3)
+               for y in range(0, image.height(), 3)}
+    assert TILE_STYLES[TileState.STALE].hatch.lower() in colours  # hatched
+    overview.shutdown()
+
+
+# ---------------------------------------------------------------------- registration
+
+
+class _AlarmComponent(EngineDesk):
+    name = "alarms"
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def _ctx(site, event_log, clock, lang="zh", runtime=None):
+    return UiContext(site=site, event_log=event_log, clock=clock, lang=lang,
+                     db_label="sqlite:///test.db", runtime=runtime)
+
+
+def test_pages_are_registered():
+    assert "commandcenter.ui.alarms.pages:ALARMS_PAGE" in extensions.PAGES
+    assert "commandcenter.ui.alarms.pages:TRENDS_PAGE" in extensions.PAGES
+    assert "commandcenter.ui.alarms.pages:ALARM_WALL_PANEL" in extensions.WALL_PANELS
+    assert {"alarms", "trends"} <= set(extensions.VIEWS)
+    assert extensions.load(extensions.VIEWS["alarms"]) is pages.ALARMS_VIEW
+
+
+def test_without_a_runtime_the_pages_say_the_service_is_not_running(qtbot, demo_site,
+                                                                    event_log, clock):
+    ctx = _ctx(demo_site, event_log, clock, "en")
+    parent = QLabel()
+    qtbot.addWidget(parent)
+    for build in (pages.build_alarms_page, pages.build_trends_page, pages.build_wall_panel):
+        w = build(ctx, parent)
+        assert isinstance(w, NoServicePanel)
+        assert w.label.text().startswith("The alarm service is not running")
+    assert desk_of(ctx) is None
+
+
+def test_with_a_runtime_the_pages_show_the_desk(qtbot, demo_site, event_log, clock):
+    from commandcenter.services.runtime import Services
+
+    comp = _AlarmComponent(demo_site, AlarmEngine.for_site(demo_site, clock), event_log)
+    runtime = Runtime(Services.__new__(Services))
+    runtime.add(comp)
+    hold(comp, clock, "GD-110-01", 30.0)
+    ctx = _ctx(demo_site, event_log, clock, "zh", runtime)
+    assert desk_of(ctx) is comp
+    parent = QLabel()
+    qtbot.addWidget(parent)
+    page = pages.build_alarms_page(ctx, parent)
+    assert isinstance(page, AlarmListPage)
+    assert page.model.rowCount() == 2
+    trends = pages.build_trends_page(ctx, parent)
+    assert isinstance(trends, TrendsPage) and trends.selected() == ["GD-110-01"]
+    panel = pages.build_wall_panel(ctx, parent)
+    assert isinstance(panel, AlarmWallPanel)
+    assert panel.model.alarm_ids() == ["GD-110-01:high:alarm1"]
+    assert panel.counts.text() == "未确认 1 · 在报 1"
+    page.shutdown()
+    trends.shutdown()
+
+
+@pytest.mark.parametrize(("view", "lang"), [("alarms", "zh"), ("trends", "en"),
+                                            ("wall-alarms", "zh")])
+def test_render_views_write_pngs(qtbot, tmp_path, demo_site, event_log, clock, view, lang):
+    out = render_view(view, tmp_path / f"{view}.png", (1920, 1080),
+                      _ctx(demo_site, event_log, clock, lang))
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1920, 1080)
+    colours = {image.pixel(x, y) for x in range(0, 1920, 37) for y in range(0, 1080, 23)}
+    assert len(colours) > 20
+    assert event_log.count() == 0  # the scripted sequence never touches the real log
