@@ -221,6 +221,7 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+    os.environ["COMMANDCENTER_MUTE"] = "1"  # a screenshot never sounds the horn
     from PySide6.QtWidgets import QApplication
 
     from commandcenter.app import build_services, resolve_language

@@ -9,7 +9,7 @@ dev=0
 runtime_pkgs="python3-venv libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libfontconfig1
   libdbus-1-3 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0
-  libxcb-image0 libxcb-xinerama0 fonts-wqy-microhei"
+  libxcb-image0 libxcb-xinerama0 libpulse0 fonts-wqy-microhei"
 dev_pkgs="xvfb poppler-utils postgresql mosquitto"
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -40,6 +40,7 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
     for var in list(os.environ):
         if var.startswith("COMMANDCENTER_"):
             monkeypatch.delenv(var)
+    monkeypatch.setenv("COMMANDCENTER_MUTE", "1")  # tests never sound the alarm horn
 
 
 class _ErrorCollector(logging.Handler):

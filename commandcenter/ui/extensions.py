@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from PySide6.QtWidgets import QWidget
 
@@ -19,10 +19,19 @@ from commandcenter.core.clock import Clock
 from commandcenter.core.site import PlanLevel, Site
 from commandcenter.ui.models import EventSource
 
+C = TypeVar("C")
+
 if TYPE_CHECKING:
-    from commandcenter.services.runtime import Runtime
     from commandcenter.ui.main_window import MainWindow
     from commandcenter.ui.wall import WallWindow
+
+
+class Components(Protocol):
+    """Where screens find running services (the runtime, or a demo for screenshots)."""
+
+    def get(self, name: str, kind: type[C]) -> C | None:
+        """Return the component called ``name`` if it is a ``kind``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,7 @@ class UiContext:
     clock: Clock
     lang: str
     db_label: str
-    runtime: Runtime | None = None
+    runtime: Components | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,38 @@ def build_console(ctx: UiContext) -> MainWindow:
     return window
 
 
+class DemoComponents:
+    """Scripted alarm and incident desks standing in for the runtime in screenshot views.
+
+    Both desks run the real core (alarm engine and board, incident book, notifier) over a
+    scripted sequence ending now; nothing is written to the configured store.
+    """
+
+    def __init__(self, ctx: UiContext) -> None:
+        """Play the scripted sequences for ``ctx.site`` up to ``ctx.clock.now()``."""
+        from commandcenter.ui.alarms.scripted import scripted_desk
+        from commandcenter.ui.incidents.memory import scripted_incident
+
+        self.alarms = scripted_desk(ctx.site, ctx.clock)
+        self.incidents = scripted_incident(ctx.site, ctx.clock.now())
+
+    def get(self, name: str, kind: type[C]) -> C | None:
+        """Return the scripted desk called ``name`` (``"alarms"`` or ``"incidents"``)."""
+        comp = {"alarms": self.alarms, "incidents": self.incidents}.get(name)
+        return comp if isinstance(comp, kind) else None
+
+    def close(self) -> None:
+        """Release the scripted alarm desk's temporary log."""
+        self.alarms.close()
+
+
+def _demo_view(ctx: UiContext, build: Callable[[UiContext], QWidget]) -> QWidget:
+    demo = DemoComponents(ctx)
+    widget = build(replace(ctx, runtime=demo, event_log=demo.alarms.log))
+    widget.destroyed.connect(demo.close)
+    return widget
+
+
 def _plans_view(ctx: UiContext) -> QWidget:
     window = build_console(ctx)
     by_level = ctx.site.plans_by_level()
@@ -141,4 +182,4 @@ def _plans_view(ctx: UiContext) -> QWidget:
 
 
 PLANS_VIEW = View("plans", _plans_view)
-WALL_VIEW = View("wall", build_wall)
+WALL_VIEW = View("wall", lambda ctx: _demo_view(ctx, build_wall))

@@ -280,14 +280,31 @@ class EventSource(Protocol):
         ...
 
 
+_SUMMARY_FIRST = ("text", "alarm", "value", "detail", "plan", "level", "location", "person",
+                  "channel", "reason", "state_after", "who", "by", "author")
+"""Payload fields that say most about an event, shown first in one-line summaries."""
+_SUMMARY_SKIP = frozenset({"unit", "kind", "direction", "limit", "priority", "latching", "plans",
+                           "action", "formal", "state_before", "at", "site_dir", "python"})
+"""Fields left out of one-line summaries (the tooltip still lists every field)."""
+
+
 def payload_summary(payload: Mapping[str, Any], limit: int = 90) -> str:
-    """Return a one-line ``key: value · key: value`` summary, cut at ``limit`` characters."""
+    """Return a one-line ``key: value · key: value`` summary, cut at ``limit`` characters.
+
+    The telling fields come first (alarm, value with its unit, plan, person …); bookkeeping
+    fields are left out.
+    """
+    keys = [k for k in _SUMMARY_FIRST if k in payload]
+    keys += [k for k in payload if k not in keys and k not in _SUMMARY_SKIP]
     parts = []
-    for key, value in payload.items():
+    for key in keys:
+        value = payload[key]
         if isinstance(value, dict | list):
             text = format_value_short(value)
         else:
             text = str(value)
+        if key == "value" and payload.get("unit") and value is not None:
+            text = f"{text} {payload['unit']}"
         parts.append(f"{key}: {text}")
     line = " · ".join(parts)
     return line if len(line) <= limit else line[: limit - 1] + "…"

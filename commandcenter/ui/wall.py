@@ -60,8 +60,8 @@ class LevelTile(QFrame):
         super().__init__(parent)
         self.level = level
         self._theme: Theme | None = None
-        self._lines: list[str] = []
-        self._tail = ""
+        self._lang = "zh"
+        self._all_lines: list[str] = []
         self.setObjectName("levelTile")
         colours = level_colour(level)
         self.block = QLabel(level.value, self)
@@ -79,7 +79,8 @@ class LevelTile(QFrame):
         self.titles.setWordWrap(False)
         self.titles.setTextFormat(Qt.TextFormat.RichText)
         self.titles.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.titles.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Tiles shrink with the wall's rows; _layout_titles shows as many titles as fit.
+        self.titles.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         name_row = QHBoxLayout()
         name_row.setSpacing(12)
         name_row.addWidget(self.name, 1)
@@ -108,10 +109,8 @@ class LevelTile(QFrame):
                                  f"{theme.text if plans else theme.muted}; "
                                  f"font-size: {theme.heading_px}px; }}")
         self._theme = theme
-        self._lines = [p.title.get(lang) for p in plans[:MAX_TITLES_PER_LEVEL]]
-        extra = len(plans) - MAX_TITLES_PER_LEVEL
-        self._tail = tr("wall.more", lang, count=extra) if extra > 0 else \
-            (tr("wall.no_plans", lang) if not plans else "")
+        self._lang = lang
+        self._all_lines = [p.title.get(lang) for p in plans]
         self.titles.setFont(theme.font(theme.body_px))
         self.titles.setStyleSheet(f"QLabel#levelTitles {{ font-size: {theme.body_px}px; "
                                   f"color: {theme.text}; }}")
@@ -124,10 +123,20 @@ class LevelTile(QFrame):
             return
         metrics = QFontMetrics(theme.font(theme.body_px))
         width = max(self.titles.width(), 40)
+        fit = max(1, self.titles.height() // max(1, metrics.lineSpacing()))
+        titles = self._all_lines
+        shown = titles[:MAX_TITLES_PER_LEVEL]
+        if fit == 1:
+            shown = shown[:1]  # the count is in the tile's header; show a title, not "N more"
+        elif len(titles) > len(shown) or len(shown) > fit:
+            shown = shown[:fit - 1]  # keep a line for "N more"
+        extra = len(titles) - len(shown)
+        tail = tr("wall.more", self._lang, count=extra) if extra > 0 and fit > 1 else \
+            (tr("wall.no_plans", self._lang) if not titles else "")
         lines = [_esc(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width))
-                 for line in self._lines]
-        if self._tail:
-            lines.append(f'<span style="color:{theme.muted};">{_esc(self._tail)}</span>')
+                 for line in shown]
+        if tail:
+            lines.append(f'<span style="color:{theme.muted};">{_esc(tail)}</span>')
         self.titles.setText("<br>".join(lines))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -192,10 +201,13 @@ class WallWindow(QWidget):
         # --- plans panel
         self.plans_panel, plans_body, self.plans_heading = self._panel()
         self.tiles: dict[PlanLevel, LevelTile] = {}
+        self._tile_grid = QGridLayout()
+        self._tile_grid.setHorizontalSpacing(32)
+        self._tile_grid.setVerticalSpacing(12)
         for level in PlanLevel:
-            tile = LevelTile(level, self.plans_panel)
-            self.tiles[level] = tile
-            plans_body.addWidget(tile, 1)
+            self.tiles[level] = LevelTile(level, self.plans_panel)
+        self._arrange_tiles(columns=1)
+        plans_body.addLayout(self._tile_grid, 1)
 
         # --- events panel
         self.events_panel, events_body, self.events_heading = self._panel()
@@ -229,11 +241,14 @@ class WallWindow(QWidget):
         for sig in (self.feed.rowsInserted, self.feed.rowsRemoved, self.feed.modelReset):
             sig.connect(self._update_feed_state)
 
-        # --- the panel row: plans | events; later panels join with add_panel()
+        # --- two rows: feature panels on top (active incident, alarms … join with
+        # add_panel()), and the plan levels beside the live feed below.
         self.panels = QHBoxLayout()
         self.panels.setSpacing(24)
-        self.panels.addWidget(self.plans_panel, 4)
-        self.panels.addWidget(self.events_panel, 6)
+        self.base_row = QHBoxLayout()
+        self.base_row.setSpacing(24)
+        self.base_row.addWidget(self.plans_panel, 5)
+        self.base_row.addWidget(self.events_panel, 6)
 
         root = QVBoxLayout(self)
         # A fixed minimum instead of one recomputed by the layout (see MainWindow).
@@ -242,7 +257,9 @@ class WallWindow(QWidget):
         root.setContentsMargins(32, 20, 32, 28)
         root.setSpacing(20)
         root.addLayout(header)
-        root.addLayout(self.panels, 1)
+        root.addLayout(self.panels, 0)
+        root.addLayout(self.base_row, 1)
+        self._root = root
 
         self._bridge = connect_feed(self.feed, event_log, self)
         self._timer = QTimer(self)
@@ -278,10 +295,29 @@ class WallWindow(QWidget):
         assert self._theme is not None
         return self._theme
 
+    def _arrange_tiles(self, columns: int) -> None:
+        """Lay the level tiles out in ``columns`` columns (1 when the plans have the height)."""
+        grid = self._tile_grid
+        for tile in self.tiles.values():
+            grid.removeWidget(tile)
+        rows = -(-len(self.tiles) // columns)
+        for i, tile in enumerate(self.tiles.values()):
+            grid.addWidget(tile, i // columns, i % columns)
+        for r in range(4):
+            grid.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(2):
+            grid.setColumnStretch(c, 1 if c < columns else 0)
+
     def add_panel(self, widget: QWidget, stretch: int = 4, index: int = -1) -> None:
-        """Add a panel (alarms, incident, map …) to the panel row at ``index`` (end: -1)."""
+        """Add a panel (alarms, incident, map …) to the top row at ``index`` (end: -1)."""
         widget.setParent(self)
+        if index > self.panels.count():
+            index = -1  # panels that would follow one not present go last
         self.panels.insertWidget(index, widget, stretch)
+        # With feature panels present they get the larger share of the height.
+        self._root.setStretchFactor(self.panels, 2)
+        self._root.setStretchFactor(self.base_row, 1)
+        self._arrange_tiles(columns=2)
 
     def show_on(self, screen: QScreen | int) -> None:
         """Go full screen on monitor ``screen`` (a screen or its 0-based number).

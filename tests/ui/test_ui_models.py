@@ -162,7 +162,7 @@ def test_feed_shows_newest_first_in_site_time(qtmodeltester, site):
     assert model.index(0, EventFeedModel.COL_TIME).data() == "03-01 16:00:03"
     assert model.index(0, EventFeedModel.COL_TYPE).data() == "Alarm raised"
     assert model.index(0, EventFeedModel.COL_SOURCE).data() == "gauge:GD-3"
-    assert model.index(0, EventFeedModel.COL_DETAILS).data() == "unit: %LEL · value: 3"
+    assert model.index(0, EventFeedModel.COL_DETAILS).data() == "value: 3 %LEL"
     assert "#3" in model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert model.headerData(0, Qt.Orientation.Horizontal) == "Time"
     model.set_language("zh")
@@ -256,3 +256,14 @@ def test_feed_names_known_event_types_in_the_ui_language(qtbot):
     with qtbot.waitSignal(model.dataChanged):
         model.set_language("en")
     assert model.data(model.index(1, model.COL_TYPE)) == "System started"
+
+
+def test_summary_puts_telling_fields_first_and_drops_bookkeeping():
+    from commandcenter.ui.models import payload_summary
+
+    payload = {"at": "2026-03-01T06:00:00Z", "action": "respond", "alarm": "GD-1:high:alarm2",
+               "gauge": "GD-1", "kind": "process", "value": 73.1, "unit": "%LEL",
+               "state_after": "unack_active", "priority": "high"}
+    assert payload_summary(payload) == ("alarm: GD-1:high:alarm2 · value: 73.1 %LEL · "
+                                        "state_after: unack_active · gauge: GD-1")
+    assert payload_summary({"text": "x" * 200}, limit=20) == "text: " + "x" * 13 + "…"

@@ -91,8 +91,33 @@ def test_many_plans_in_a_level_are_counted_not_crammed(qtbot, site, event_log, c
         site.plans[p.id] = p
     w = WallWindow(site, event_log, clock, lang="en")
     qtbot.addWidget(w)
+    w.resize(1920, 1080)
+    w.show()
+    qtbot.waitExposed(w)
     assert w.tiles[PlanLevel.L2].count.text() == "7"
     assert "4 more" in w.tiles[PlanLevel.L2].titles.text()
+
+
+def test_tiles_go_two_by_two_and_show_what_fits_when_panels_join(qtbot, site, event_log, clock):
+    from PySide6.QtWidgets import QLabel as Label
+
+    base = site.plans["PLAN-FIRE-L2"]
+    for i in range(5):
+        p = base.model_copy(update={"id": f"PLAN-X-{i}"})
+        site.plans[p.id] = p
+    w = WallWindow(site, event_log, clock, lang="en")
+    qtbot.addWidget(w)
+    w.add_panel(Label("incident"), stretch=6)
+    w.resize(1920, 1080)
+    w.show()
+    qtbot.waitExposed(w)
+    l1, l2 = w.tiles[PlanLevel.L1], w.tiles[PlanLevel.L2]
+    assert l1.y() == l2.y() and l1.x() < l2.x()  # side by side
+    text = l2.titles.text()
+    shown = text.count("<br>") + 1
+    line = l2.titles.fontMetrics().lineSpacing()
+    assert shown * line <= l2.titles.height() + line  # never more lines than fit
+    assert "more" in text or shown == 1
 
 
 def test_show_on_goes_full_screen_on_the_chosen_monitor(qtbot, site, event_log, clock):

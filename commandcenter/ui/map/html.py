@@ -1,0 +1,165 @@
+"""The live map page: the site as data, on an offline folium map, with the page script inline.
+
+:func:`page_html` returns one HTML document with Leaflet, jQuery, the ``QWebChannel`` client,
+the site's geometry and the page script all inline; the only URLs in it are ``data:`` URIs. It
+is loaded from a file in a private folder (:func:`write_page`), so the site's size is not bound by
+``setHtml``'s 2 MB limit.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QFile, QIODevice
+
+from commandcenter.core.site import ResourceKind, Site
+from commandcenter.geo.offline import MapError, OfflineMap, asset_references, standalone_html
+from commandcenter.geo.sitemap import RESOURCE_COLOURS
+from commandcenter.ui.alarms.overview import TILE_STYLES, TileState
+from commandcenter.ui.i18n import name_of, tr
+from commandcenter.ui.map import strings  # noqa: F401  (registers the UI strings)
+from commandcenter.ui.map.script import MAP_NAME_TOKEN, PAGE_CSS, PAGE_SCRIPT
+
+QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
+"""The ``QWebChannel`` client script, from Qt's own resources (read here and put inline)."""
+
+HIDDEN_KINDS = frozenset({ResourceKind.FIRE_HYDRANT, ResourceKind.EXTINGUISHER_STATION,
+                          ResourceKind.EYEWASH_SHOWER})
+"""Numerous small resources whose layers start switched off (the layer control shows them)."""
+
+_PAGE_STRINGS = ("kind", "people", "hazards", "none", "spec", "quantity", "capacity", "building",
+                 "value", "unit", "state", "no_route", "people_n", "min", "from_inside",
+                 "placing", "legend_gauges", "legend_zone", "zone", "route", "route_inside",
+                 "routes", "nearest", "gauges", "buildings", "network", "boundary")
+_STATE_NAMES = {
+    TileState.NORMAL: "alarms.state.normal",
+    TileState.PREALARM: "alarm.prealarm",
+    TileState.ALARM1: "alarm.alarm1",
+    TileState.ALARM2: "alarm.alarm2",
+    TileState.STALE: "map.state.stale",
+    TileState.SHELVED: "alarms.state.shelved",
+    TileState.OUT_OF_SERVICE: "alarms.state.out_of_service",
+    TileState.NO_DATA: "map.state.no_data",
+}
+
+
+def _both(key: str, **fields: object) -> dict[str, str]:
+    return {lang: tr(key, lang, **fields) for lang in ("zh", "en")}
+
+
+def _pt(lat: float, lon: float) -> list[float]:
+    return [round(lat, 7), round(lon, 7)]
+
+
+def site_data(site: Site, lang: str, *, interactive: bool = True) -> dict[str, Any]:
+    """Return what the page script draws: geometry, names in both languages, colours."""
+    kinds_order = {k.value: i for i, k in enumerate(ResourceKind)}
+    states = {}
+    for state, style in TILE_STYLES.items():
+        states[state.value] = {"fill": style.fill, "text": style.text, "border": style.border,
+                               "hatch": style.hatch is not None,
+                               "formal": state in (TileState.ALARM1, TileState.ALARM2),
+                               "name": _both(_STATE_NAMES[state])}
+    bounds = site.bounds()
+    return {
+        "lang": lang,
+        "interactive": interactive,
+        "strings": {lang_: {k: tr(f"map.js.{k}", lang_) for k in _PAGE_STRINGS}
+                    for lang_ in ("zh", "en")},
+        "boundary": [_pt(lat, lon) for lon, lat in site.boundary.outline[0]]
+        if site.boundary is not None else None,
+        "buildings": [{
+            "id": b.id, "name": b.name.model_dump(),
+            "kindName": {lang_: name_of("map.bkind", b.kind.value, lang_)
+                         for lang_ in ("zh", "en")},
+            "people": b.occupancy, "hazards": list(b.hazards),
+            "ring": [_pt(lat, lon) for lon, lat in b.outline[0]],
+        } for b in site.buildings.values()],
+        "roads": [[_pt(lat, lon) for lon, lat in e.path] for e in site.edges.values()
+                  if e.kind == "road"],
+        "walkways": [[_pt(lat, lon) for lon, lat in e.path] for e in site.edges.values()
+                     if e.kind != "road"],
+        "resources": [{
+            "id": r.id, "kind": r.kind.value, "name": r.name.model_dump(), "spec": r.spec,
+            "quantity": r.quantity, "capacity": r.capacity, "building": r.building,
+            "at": _pt(*r.location),
+        } for r in site.resources.values()],
+        "kinds": {k.value: {"name": {lang_: name_of("resource", k.value, lang_)
+                                     for lang_ in ("zh", "en")},
+                            "colour": RESOURCE_COLOURS.get(k, "#000000"),
+                            "order": kinds_order[k.value],
+                            "shown": k not in HIDDEN_KINDS} for k in ResourceKind},
+        "gauges": [{"id": g.id, "name": g.name.model_dump(), "kind": g.kind.value,
+                    "unit": g.unit, "at": _pt(*g.location)} for g in site.gauges.values()],
+        "states": states,
+        "bounds": [_pt(*bounds[0]), _pt(*bounds[1])] if bounds is not None else None,
+    }
+
+
+def _state_css() -> str:
+    rules = []
+    for state, style in TILE_STYLES.items():
+        rules.append(f".leaflet-tooltip.cc-g-{state.value} {{ background: {style.fill}; "
+                     f"color: {style.text}; border-color: {style.border}; }}")
+    return "\n".join(rules)
+
+
+def _channel_js() -> str:
+    f = QFile(QWEBCHANNEL_JS)
+    if not f.open(QIODevice.OpenModeFlag.ReadOnly):
+        raise MapError(f"Qt's QWebChannel client script {QWEBCHANNEL_JS} is missing "
+                       f"(is QtWebChannel installed?)")
+    try:
+        return bytes(f.readAll().data()).decode("utf-8")
+    finally:
+        f.close()
+
+
+def _inline(text: str) -> str:
+    """Make ``text`` safe inside a ``<script>`` element."""
+    return text.replace("</", "<\\/")
+
+
+def page_html(site: Site, lang: str, *, interactive: bool = True) -> str:
+    """Return the live map page for ``site`` (every asset inline, nothing to fetch).
+
+    Raises:
+        MapError: An asset is missing, or the page would load anything from outside.
+    """
+    centre = site.center() or (0.0, 0.0)
+    m = OfflineMap(location=centre, zoom_start=16, max_zoom=21, min_zoom=12,
+                   control_scale=True, prefer_canvas=True, zoom_snap=0.25, zoom_delta=0.5)
+    page = standalone_html(m)
+    data = json.dumps(site_data(site, lang, interactive=interactive), ensure_ascii=False,
+                      separators=(",", ":"))
+    head = (f"<style>{PAGE_CSS}\n{_state_css()}</style>\n"
+            f"<script>\n{_inline(_channel_js())}\n</script>\n")
+    script = (f"<script>\nwindow.CC_DATA = {_inline(data)};\n"
+              f"{_inline(PAGE_SCRIPT.replace(MAP_NAME_TOKEN, m.get_name()))}\n</script>\n")
+    if "</head>" not in page or not page.rstrip().endswith("</html>"):
+        raise MapError("the offline map page has an unexpected layout (no </head> or </html>)")
+    page = page.replace("</head>", head + "</head>", 1)
+    cut = page.rstrip().rfind("</html>")
+    page = page[:cut] + script + "</html>\n"
+    outside = [u for u in asset_references(page) if not u.startswith(("data:", "#"))]
+    if outside:
+        raise MapError(f"the map page would load {outside[0]} (it must work with no network)")
+    return page
+
+
+def write_page(html: str, folder: Path | None = None) -> Path:
+    """Write ``html`` to ``map.html`` in ``folder`` (default: a new private temporary folder).
+
+    Raises:
+        MapError: The file cannot be written.
+    """
+    try:
+        target = folder or Path(tempfile.mkdtemp(prefix="commandcenter-map-"))
+        path = target / "map.html"
+        path.write_text(html, encoding="utf-8")
+    except OSError as err:
+        raise MapError(f"cannot write the map page: {err.strerror or err}") from err
+    return path
