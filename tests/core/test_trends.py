@@ -22,7 +22,7 @@ def test_snapshot_is_a_copy_and_filters_by_time() -> None:
     buf = TrendBuffer(capacity=10)
     for i in range(5):
         buf.append(float(i), float(i))
-    t, v = buf.snapshot(since=3.0)
+    t, _v = buf.snapshot(since=3.0)
     assert t.tolist() == [3.0, 4.0]
     t[:] = -1
     assert buf.snapshot()[0].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
