@@ -1,6 +1,7 @@
 """Event-log append throughput and latency: group commit vs committing one by one.
 
-(a) ours: N producer threads call ``EventLog.append`` on a file-backed SQLite log with
+(a) ours: 1,000 coroutines on one asyncio loop await ``EventLog.append_async`` (how the runtime
+    appends), and N producer threads call ``EventLog.append``, on a file-backed SQLite log with
     ``synchronous=FULL``; every call returns only after its event is durably committed.
 (b) baseline, same run, same disk: raw ``sqlite3`` (WAL, ``synchronous=FULL``), one thread, the
     same events hashed the same way (``core.events.record``), one INSERT + COMMIT per event.
@@ -102,6 +103,75 @@ def bench_ours(folder: Path, events: int, threads: int, name: str = "ours.db") -
                   [x for mine in latencies for x in mine], cpu)
 
 
+def bench_async(folder: Path, events: int, producers: int, name: str = "async.db") -> Result:
+    """``producers`` coroutines on one asyncio loop each awaiting ``append_async`` in turn.
+
+    This is how the runtime appends: alarm engine, dispatcher and operator actions are
+    coroutines on one loop, never blocked while their events are committed.
+    """
+    import asyncio
+
+    per = events // producers
+    total = per * producers
+    latencies: list[float] = []
+    with EventLog(f"sqlite:///{folder / name}", SystemClock()) as log:
+        log.append_many([make_event(0, i) for i in range(200)])
+
+        async def producer(p: int) -> None:
+            clock = time.perf_counter
+            for i in range(per):
+                began = clock()
+                await log.append_async(make_event(p, i))
+                latencies.append(clock() - began)
+
+        async def run() -> tuple[float, float]:
+            began, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(producer(p) for p in range(producers)))
+            return time.perf_counter() - began, time.process_time() - cpu
+
+        elapsed, cpu = asyncio.run(run())
+        assert log.verify() is None, "chain does not verify after the benchmark"
+    return Result(f"EventLog.append_async, {producers} coroutines, one loop", total, elapsed,
+                  latencies, cpu)
+
+
+def bench_batches(folder: Path, events: int, threads: int = 8, batch: int = 25,
+                  name: str = "batches.db") -> Result:
+    """``threads`` producers each appending ``batch`` events at a time with ``append_many``.
+
+    How bursts arrive: one reading crossing three limits, an activation queuing 200 messages,
+    a flood of alarms. Latency is per batch (the call returns when the whole batch is durable).
+    """
+    per = events // (threads * batch)
+    total = per * threads * batch
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    with EventLog(f"sqlite:///{folder / name}", SystemClock()) as log:
+        log.append_many([make_event(0, i) for i in range(200)])
+        start = threading.Barrier(threads + 1)
+
+        def work(t: int) -> None:
+            mine = latencies[t]
+            clock = time.perf_counter
+            start.wait()
+            for b in range(per):
+                events_ = [make_event(t, b * batch + i) for i in range(batch)]
+                began = clock()
+                log.append_many(events_)
+                mine.append(clock() - began)
+
+        workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+        for w in workers:
+            w.start()
+        start.wait()
+        began, cpu = time.perf_counter(), time.process_time()
+        for w in workers:
+            w.join()
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+        assert log.verify() is None, "chain does not verify after the benchmark"
+    return Result(f"EventLog.append_many, {threads} threads × {batch}-event bursts", total,
+                  elapsed, [x for mine in latencies for x in mine], cpu)
+
+
 def _raw_connection(path: Path) -> sqlite3.Connection:
     engine = create_engine_for(f"sqlite:///{path}")
     migrate(engine)  # the same table and indexes as ours
@@ -161,13 +231,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=40_000, help="events appended by ours")
     parser.add_argument("--threads", type=int, default=64, help="producer threads for ours")
+    parser.add_argument("--coroutines", type=int, default=1000,
+                        help="producer coroutines for ours (async)")
     parser.add_argument("--baseline-events", type=int, default=5_000)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="cc-bench-eventlog-") as tmp:
         folder = Path(tmp)
         commit_ms = bare_commit_ms(folder)
-        ours = bench_ours(folder, args.events, args.threads)
+        threaded = bench_ours(folder, args.events, args.threads)
+        ours = bench_async(folder, args.events, args.coroutines)
+        bursts = bench_batches(folder, args.events)
         single = bench_ours(folder, args.baseline_events // 2, 1, name="single.db")
         base = bench_baseline(folder, args.baseline_events)
 
@@ -177,7 +251,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     header = f"{'':52} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/ev':>10}"
     print(header)
     print("-" * len(header))
-    for r in (ours, single, base):
+    for r in (ours, threaded, bursts, single, base):
         print(f"{r.name:52} {r.rate:>10,.0f} {r.pct_ms(0.50):>8.2f} {r.pct_ms(0.99):>8.2f} "
               f"{r.cpu_us_per_event:>10.0f}")
     print(f"{'target (ours)':52} {TARGET_EVENTS_PER_S:>10,} {'':>8} {TARGET_P99_MS:>8.2f}")
@@ -190,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "ours_p99_ms": ours.pct_ms(0.99), "baseline_events_per_s": base.rate,
             "baseline_p50_ms": base.pct_ms(0.5), "baseline_p99_ms": base.pct_ms(0.99),
             "single_events_per_s": single.rate, "single_p99_ms": single.pct_ms(0.99),
+            "threads_events_per_s": threaded.rate, "threads_p99_ms": threaded.pct_ms(0.99),
+            "bursts_events_per_s": bursts.rate, "bursts_p99_ms": bursts.pct_ms(0.99),
             "ours_cpu_us_per_event": ours.cpu_us_per_event, "commit_ms": commit_ms}
 
 

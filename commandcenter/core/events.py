@@ -7,6 +7,7 @@ and any auditor compute it the same way.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -85,6 +86,7 @@ class RecordedEvent:
         }
 
 
+@functools.lru_cache(maxsize=64)
 def format_ts(ts: datetime) -> str:
     """Format an aware datetime as ISO-8601 UTC with microseconds (the canonical form)."""
     offset = ts.utcoffset()

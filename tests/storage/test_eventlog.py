@@ -80,9 +80,18 @@ def test_migrate_is_idempotent(db_url: str) -> None:
     try:
         migrate(engine)
         migrate(engine)
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        from commandcenter.storage.database import MIGRATIONS_DIR
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        heads = ScriptDirectory.from_config(config).get_heads()
+        assert len(heads) == 1  # one line of migrations, no forks
         with engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() \
-                == ["0001"]
+                == heads
         insp = inspect(engine)
         assert {c["name"] for c in insp.get_columns("events")} == {
             "seq", "id", "ts", "type", "source", "incident_id", "drill_id", "payload",
