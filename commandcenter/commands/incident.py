@@ -1,0 +1,286 @@
+"""``commandcenter incident`` — activate, follow, escalate, acknowledge and close incidents.
+
+Examples::
+
+    commandcenter incident activate PLAN-GAS-L1 --location U-210 --json
+    commandcenter incident list
+    commandcenter incident status INC-20260101-1000-A7K --json
+    commandcenter incident ack A7K p-zhangwei --by "值班员 王强"
+    commandcenter incident escalate A7K
+    commandcenter incident close A7K --confirm all
+
+Every command appends its events to the event log and exits; no running service is needed.
+A command and the notifications it leads to (the messages of an activation, the next contact
+after a decline) are appended in one transaction, so a ``serve`` or GUI running on the same
+database picks them up within a second and sends them — and sends them once. An incident is
+named by its id or its short code. Exit codes: 0 done; 1 the command was refused (unknown
+plan, person or incident; closed incident; conditions not confirmed); 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from typing import Any
+
+from commandcenter.config import Settings
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _location(text: str) -> str | tuple[float, float]:
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            return float(parts[0]), float(parts[1])
+        except ValueError:
+            pass
+    if "," in text or not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a building id nor LAT,LON")
+    return text.strip()
+
+
+def _default_by() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def register(sub: Any) -> None:
+    """Add ``incident`` and its subcommands to the CLI."""
+    p = sub.add_parser("incident", help="activate, follow, escalate and close incidents")
+    isub = p.add_subparsers(dest="incident_command", required=True, metavar="SUBCOMMAND")
+
+    a = isub.add_parser("activate", help="activate a plan: open an incident, notify people")
+    a.add_argument("plan", metavar="PLAN_ID")
+    a.add_argument("--location", type=_location, metavar="BUILDING|LAT,LON",
+                   help="where it happens: a building id or LAT,LON (needed)")
+    a.add_argument("--commander", metavar="PERSON",
+                   help="incident commander (default: the on-shift holder of the plan's "
+                        "first role)")
+    a.add_argument("--by", default=None, metavar="NAME", help="who activates (default: you)")
+    a.add_argument("--json", action="store_true", help="print JSON")
+
+    ls = isub.add_parser("list", help="list incidents, newest first")
+    ls.add_argument("--open", action="store_true", help="only open incidents")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+
+    st = isub.add_parser("status", help="checklist, who was reached and who answered")
+    st.add_argument("incident", metavar="ID|CODE")
+    st.add_argument("--json", action="store_true", help="print JSON")
+
+    es = isub.add_parser("escalate", help="escalate to the plan's next level")
+    es.add_argument("incident", metavar="ID|CODE")
+    es.add_argument("--to", metavar="PLAN_ID", help="another plan of the same or higher level")
+    es.add_argument("--reason", help="why (goes into the log)")
+    es.add_argument("--by", default=None, metavar="NAME")
+    es.add_argument("--json", action="store_true", help="print JSON")
+
+    ack = isub.add_parser("ack", help="record an answer taken by phone")
+    ack.add_argument("incident", metavar="ID|CODE")
+    ack.add_argument("person", metavar="PERSON")
+    ack.add_argument("--declined", action="store_true", help="the person cannot come")
+    ack.add_argument("--by", default=None, metavar="NAME",
+                     help="the operator who took the call (default: you)")
+    ack.add_argument("--json", action="store_true", help="print JSON")
+
+    cl = isub.add_parser("close", help="close once the termination conditions are met")
+    cl.add_argument("incident", metavar="ID|CODE")
+    cl.add_argument("--confirm", required=True, metavar="all|1,2,3",
+                    help="the termination conditions confirmed (numbered from 1)")
+    cl.add_argument("--note", help="closing note")
+    cl.add_argument("--by", default=None, metavar="NAME")
+    cl.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one ``incident`` subcommand; return the exit code."""
+    from commandcenter.app import services
+    from commandcenter.core.incidents import IncidentError
+    from commandcenter.core.notify import NotificationError
+
+    with services(settings) as svc:
+        try:
+            return _Command(svc, args).run()
+        except (IncidentError, NotificationError) as err:
+            print(f"commandcenter: {err}", file=sys.stderr)
+            return EXIT_REFUSED
+
+
+class _Command:
+    def __init__(self, svc: Any, args: argparse.Namespace) -> None:
+        from commandcenter.core.incidents import ShiftSchedule
+        from commandcenter.services.incidents import IncidentState
+
+        self.svc = svc
+        self.args = args
+        self.site = svc.site
+        self.clock = svc.clock
+        self.state = IncidentState(svc.site, svc.clock, ShiftSchedule.for_site(svc.site))
+        self.state.replay(svc.event_log.read())
+
+    def run(self) -> int:
+        name = self.args.incident_command.replace("-", "_")
+        result: int = getattr(self, f"do_{name}")()
+        return result
+
+    def out(self, data: Any, text: str) -> None:
+        if self.args.json:
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            print(text)
+
+    def append(self, events: list[Any]) -> list[Any]:
+        recorded: list[Any] = self.svc.event_log.append_many(events)
+        return recorded
+
+    def refuse(self, text: str) -> int:
+        print(f"commandcenter: {text}", file=sys.stderr)
+        return EXIT_REFUSED
+
+    # -- subcommands
+
+    def do_activate(self) -> int:
+        from commandcenter.core.notify import NOTIFICATION_QUEUED
+        from commandcenter.services.incidents import activation_events
+
+        a = self.args
+        if a.location is None:
+            return self.refuse("say where: --location BUILDING or --location LAT,LON")
+        if a.commander is not None and a.commander not in self.site.people:
+            return self.refuse(f"no person {a.commander!r} on the roster")
+        events = activation_events(self.state, a.plan, a.location, commander=a.commander,
+                                   by=a.by or _default_by(), now=self.clock.now())
+        recs = self.append(events)
+        act = recs[0]
+        queued = [r.payload for r in recs if r.type == NOTIFICATION_QUEUED]
+        notified = []
+        for q in queued:
+            notified.append({"person": q["person"], "name": q["name"], "channel": q["channel"],
+                             "stage": q["stage"], "message_id": q["message_id"]})
+        notes = [n for stage in act.payload["stages"] for n in stage["notes"]]
+        data = {"id": act.incident_id, "code": act.payload["code"], "plan": act.payload["plan"],
+                "level": act.payload["level"], "location": act.payload["location"],
+                "commander": act.payload["commander"], "notified": notified, "notes": notes}
+        lines = [f"{act.incident_id}  code {act.payload['code']}  plan {act.payload['plan']} "
+                 f"({act.payload['level']})  commander {act.payload['commander']}",
+                 f"notifying {len({q['person'] for q in queued})} people "
+                 f"({len(queued)} messages queued):"]
+        lines += [f"  stage {n['stage']}  {n['person']:<14} {n['name']:<10} via {n['channel']}"
+                  for n in notified]
+        lines += [f"  note: {n}" for n in notes]
+        self.out(data, "\n".join(lines))
+        return EXIT_OK
+
+    def do_list(self) -> int:
+        from commandcenter.services.incidents import incident_summary
+
+        now = self.clock.now()
+        incidents = list(self.state.book.incidents.values())[::-1]
+        if self.args.open:
+            incidents = [i for i in incidents if not i.closed]
+        rows = [incident_summary(i, now) for i in incidents]
+        lines = [f"{r['id']:<28} {r['code']:<5} {r['plan']:<18} {r['level']}  "
+                 f"{'closed' if r['closed_at'] else 'OPEN':<6} {r['started_at']}" for r in rows]
+        self.out(rows, "\n".join(lines) if lines else "no incidents")
+        return EXIT_OK
+
+    def do_status(self) -> int:
+        from commandcenter.services.incidents import incident_status
+
+        inc = self.state.resolve(self.args.incident)
+        data = incident_status(self.state, inc.id, self.clock.now())
+        self.out(data, _status_text(data))
+        return EXIT_OK
+
+    def do_escalate(self) -> int:
+        from commandcenter.core.incidents import escalate
+        from commandcenter.services.incidents import with_tick
+
+        a = self.args
+        inc = self.state.resolve(a.incident)
+        now = self.clock.now()
+        events = escalate(self.site, self.state.book, inc.id, by=a.by or _default_by(),
+                          now=now, schedule=self.state.schedule, to_plan=a.to, reason=a.reason)
+        recs = self.append(with_tick(self.state, events, now))
+        p = recs[0].payload
+        self.out({"id": inc.id, "from_plan": p["from_plan"], "to_plan": p["to_plan"],
+                  "to_level": p["to_level"], "notify": p["notify"]},
+                 f"{inc.id} escalated {p['from_plan']} → {p['to_plan']} ({p['to_level']}); "
+                 f"notifying {', '.join(p['notify']) or 'nobody new'}")
+        return EXIT_OK
+
+    def do_ack(self) -> int:
+        from commandcenter.core.site import Channel
+        from commandcenter.services.incidents import with_tick
+
+        a = self.args
+        inc = self.state.resolve(a.incident)
+        if a.person not in self.site.people:
+            return self.refuse(f"no person {a.person!r} on the roster")
+        answer = self.state.notifier.decline if a.declined else self.state.notifier.acknowledge
+        events = answer(inc.id, a.person, channel=Channel.PHONE,
+                        recorded_by=a.by or _default_by())
+        what = "declined" if a.declined else "acknowledged"
+        if not events:
+            self.out({"id": inc.id, "person": a.person, "answer": what, "recorded": False},
+                     f"{a.person} had already {what}; nothing recorded")
+            return EXIT_OK
+        self.append(with_tick(self.state, events, self.clock.now()))
+        self.out({"id": inc.id, "person": a.person, "answer": what, "recorded": True},
+                 f"{inc.id}: {a.person} {what} (taken by {a.by or _default_by()})")
+        return EXIT_OK
+
+    def do_close(self) -> int:
+        from commandcenter.core.incidents import close
+
+        a = self.args
+        inc = self.state.resolve(a.incident)
+        n = len(inc.termination)
+        if a.confirm.strip().lower() == "all":
+            chosen = list(range(n))
+        else:
+            try:
+                chosen = [int(x) - 1 for x in a.confirm.split(",") if x.strip()]
+            except ValueError:
+                return self.refuse(f"--confirm {a.confirm!r}: give 'all' or numbers like 1,2")
+            bad = [i + 1 for i in chosen if not 0 <= i < n]
+            if bad:
+                return self.refuse(f"--confirm: there is no condition {bad[0]} (incident "
+                                   f"{inc.id} has {n}, numbered from 1)")
+        self.append(close(self.state.book, inc.id, by=a.by or _default_by(),
+                          confirmed=chosen, note=a.note))
+        self.out({"id": inc.id, "closed": True},
+                 f"{inc.id} closed; termination conditions confirmed: "
+                 + "; ".join(t.get("zh", "") for t in inc.termination))
+        return EXIT_OK
+
+
+def _status_text(d: dict[str, Any]) -> str:
+    lines = [f"{d['id']}  code {d['code']}  {d['plan']} ({d['level']})  at {d['location']}  "
+             f"elapsed {d['elapsed']}  {'CLOSED' if d['closed_at'] else 'OPEN'}",
+             f"commander {d['commander']}; plans {' → '.join(d['plans'])}", "checklist:"]
+    for s in d["checklist"]:
+        flag = "  OVERDUE" if s["overdue"] else ("  late" if s["late"] else "")
+        lines.append(f"  [{s['state']:<14}] {s['plan']}/{s['step']:<12} "
+                     f"{s['title'].get('zh', '')}  by {s['target_at']}{flag}")
+    lines.append("stages:")
+    for st in d["stages"]:
+        lines.append(f"  {st['plan']} stage {st['stage']}: {st['acks']}/{st['need_acks']} acks, "
+                     f"deadline {st['deadline']}{'  (superseded)' if st['superseded'] else ''}")
+    lines.append("people:")
+    for p in d["people"]:
+        chans = ", ".join(f"{k} {v['state']} ×{v['attempts']}" for k, v in p["channels"].items())
+        when = f" at {p['answered_at']}" if p["answered_at"] else ""
+        lines.append(f"  {p['person']:<14} {p['name']:<10} stage {p['stage']}  "
+                     f"{p['answer']}{when}  [{chans}]")
+    for e in d["escalations"]:
+        lines.append(f"escalated {e['at']}: {e['from_plan']} → {e['to_plan']} by {e['by']}")
+    for e in d["stage_escalations"]:
+        lines.append(f"stage {e['plan']}/{e['stage']} {e['reason']} at {e['at']}: missing "
+                     f"{e['missing']}, called {e['notified']}, told {e['informed']}")
+    return "\n".join(lines)
