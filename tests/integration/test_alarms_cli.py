@@ -147,7 +147,7 @@ def test_kpi_counts_announced_alarms(db: str) -> None:
     assert bad.returncode == 2 and "--hours" in bad.stderr
 
 
-def test_serve_ingests_simulated_gauges_and_raises_alarms(tmp_path: Path) -> None:
+def test_serve_ingests_simulated_gauges_and_raises_alarms(tmp_path: Path, watch_tail) -> None:
     """`commandcenter serve` on a copy of the demo site whose O2-410-01 high limit is 20 %VOL:
     the simulated detector reads about 20.9 %VOL, so it alarms as soon as it is read."""
     site = tmp_path / "site"
@@ -171,9 +171,8 @@ def test_serve_ingests_simulated_gauges_and_raises_alarms(tmp_path: Path) -> Non
         while time.monotonic() < deadline and proc.poll() is None and not raised:
             time.sleep(0.5)
             if (tmp_path / "cc.db").exists():
-                with EventLog(db, SystemClock(), migrate=False) as log:
-                    raised = any(e.type == "alarm.raised" and e.payload.get("alarm") == o2
-                                 for e in log.tail(200))
+                raised = any(e.type == "alarm.raised" and e.payload.get("alarm") == o2
+                             for e in watch_tail(db, 200))
         assert raised, "no alarm from the simulated gauge"
         # Acknowledged from another process while the service runs.
         r = subprocess.run([sys.executable, "-m", "commandcenter", "--db", db, "--site",

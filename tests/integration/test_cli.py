@@ -159,7 +159,8 @@ def test_screenshot_unknown_view(db: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [[], ["--wall"]])
-def test_main_py_starts_and_records_startup(args: list[str], db: str, tmp_path: Path) -> None:
+def test_main_py_starts_and_records_startup(args: list[str], db: str, tmp_path: Path,
+                                            watch_tail) -> None:
     env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.Popen([sys.executable, "main.py", "--db", db, *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -168,8 +169,7 @@ def test_main_py_starts_and_records_startup(args: list[str], db: str, tmp_path: 
         started = False
         while time.monotonic() < deadline and proc.poll() is None:
             if (tmp_path / "cc.db").exists():
-                with EventLog(db, SystemClock(), migrate=False) as log:
-                    started = any(e.type == "system.started" for e in log.tail(5))
+                started = any(e.type == "system.started" for e in watch_tail(db, 5))
                 if started:
                     break
             time.sleep(0.3)
