@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the screenshots in docs/screenshots/ from the demo site, offscreen.
-# Uses a throwaway database with a few demo events so the live feed shows real log entries.
+# The plans view reads a throwaway database holding real start-up events; the alarm, incident,
+# map and wall views replay scripted sequences through the real core (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
@@ -12,6 +13,9 @@ cc() { .venv/bin/python -m commandcenter --db "$db" "$@"; }
 cc --lang zh screenshot --view plans --out "$out/plans-zh.png" --size 1920x1080
 cc --lang en screenshot --view plans --out "$out/plans-en.png" --size 1920x1080
 cc --lang zh screenshot --view plans --out "$out/plans-zh-1366.png" --size 1366x768
-cc --lang zh screenshot --view wall --out "$out/wall-zh.png" --size 1920x1080
+for view in wall incident alarms trends map; do
+  cc --lang zh screenshot --view "$view" --out "$out/$view-zh.png" --size 1920x1080
+done
 cc --lang en screenshot --view wall --out "$out/wall-en.png" --size 1920x1080
+cc --lang en screenshot --view incident --out "$out/incident-en.png" --size 1920x1080
 echo "screenshots written to $out"
