@@ -126,7 +126,13 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
     the runtime's components run on it beside the windows.
     """
     import asyncio
+    import contextlib
+    import os
 
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # Chromium refuses its sandbox as root
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    with contextlib.suppress(ImportError):  # QtWebEngine must load before the QApplication
+        import PySide6.QtWebEngineWidgets  # noqa: F401
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
 

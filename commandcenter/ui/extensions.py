@@ -90,6 +90,7 @@ PAGES: list[str] = [
     "commandcenter.ui.incidents.pages:INCIDENTS_PAGE",
     "commandcenter.ui.alarms.pages:ALARMS_PAGE",
     "commandcenter.ui.alarms.pages:TRENDS_PAGE",
+    "commandcenter.ui.map.pages:MAP_PAGE",
 ]
 """Console pages after the plan library, in tab order (``"module:attr"`` of a :class:`Page`)."""
 
@@ -107,6 +108,7 @@ VIEWS: dict[str, str] = {
     "alarms": "commandcenter.ui.alarms.pages:ALARMS_VIEW",
     "trends": "commandcenter.ui.alarms.pages:TRENDS_VIEW",
     "wall-alarms": "commandcenter.ui.alarms.pages:WALL_ALARMS_VIEW",
+    "map": "commandcenter.ui.map.pages:MAP_VIEW",
 }
 """Screenshot views by name (``"module:attr"`` of a :class:`View`)."""
 

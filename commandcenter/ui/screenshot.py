@@ -7,10 +7,11 @@ and the event log), laid out at the requested size offscreen and grabbed with
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from commandcenter.ui.extensions import VIEWS, UiContext, View, load
@@ -20,16 +21,28 @@ def _application() -> QApplication:
     app = QCoreApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        with contextlib.suppress(ImportError):  # QtWebEngine must load before the QApplication
+            import PySide6.QtWebEngineWidgets  # noqa: F401
         app = QApplication(["commandcenter-screenshot"])
     if not isinstance(app, QApplication):
         raise RuntimeError("a non-widget Qt application is running; cannot render widgets")
     return app
 
 
+DRAW_TIMEOUT_S = 30.0
+"""The longest :func:`render_view` waits for a screen that draws asynchronously."""
+
+
 def _settle(app: QApplication, widget: QWidget) -> None:
     for _ in range(3):
         app.processEvents()
     widget.updateGeometry()
+    app.processEvents()
+    # Screens that draw asynchronously (a web view) offer ``wait_until_drawn(timeout_s)``.
+    for child in [widget, *widget.findChildren(QWidget)]:
+        wait = getattr(child, "wait_until_drawn", None)
+        if callable(wait) and child.isVisible():
+            wait(DRAW_TIMEOUT_S)
     app.processEvents()
 
 
@@ -76,5 +89,7 @@ def render_view(view: str, out: Path, size: tuple[int, int], ctx: UiContext) -> 
         widget.close()
         widget.deleteLater()
         app.processEvents()
+        # Delete it now, not at exit: a web page must go before QtWebEngine shuts down.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         i18n.set_language(previous)
     return out

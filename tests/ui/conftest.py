@@ -10,6 +10,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import PySide6.QtWebEngineWidgets  # noqa: F401  (QtWebEngine must load before the QApplication)
 import pytest
 
 from commandcenter.core.clock import ScriptedClock

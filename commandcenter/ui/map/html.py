@@ -21,7 +21,7 @@ from commandcenter.geo.sitemap import RESOURCE_COLOURS
 from commandcenter.ui.alarms.overview import TILE_STYLES, TileState
 from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.map import strings  # noqa: F401  (registers the UI strings)
-from commandcenter.ui.map.script import MAP_NAME_TOKEN, PAGE_CSS, PAGE_SCRIPT
+from commandcenter.ui.map.script import MAP_NAME_MARK, PAGE_CSS, PAGE_SCRIPT
 
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
 """The ``QWebChannel`` client script, from Qt's own resources (read here and put inline)."""
@@ -54,8 +54,13 @@ def _pt(lat: float, lon: float) -> list[float]:
     return [round(lat, 7), round(lon, 7)]
 
 
-def site_data(site: Site, lang: str, *, interactive: bool = True) -> dict[str, Any]:
-    """Return what the page script draws: geometry, names in both languages, colours."""
+def site_data(site: Site, lang: str, *, interactive: bool = True,
+              wall: bool = False) -> dict[str, Any]:
+    """Return what the page script draws: geometry, names in both languages, colours.
+
+    ``interactive``: the commander may place and drag the zone; ``wall``: large type for the
+    wall display.
+    """
     kinds_order = {k.value: i for i, k in enumerate(ResourceKind)}
     states = {}
     for state, style in TILE_STYLES.items():
@@ -67,6 +72,7 @@ def site_data(site: Site, lang: str, *, interactive: bool = True) -> dict[str, A
     return {
         "lang": lang,
         "interactive": interactive,
+        "wall": wall,
         "strings": {lang_: {k: tr(f"map.js.{k}", lang_) for k in _PAGE_STRINGS}
                     for lang_ in ("zh", "en")},
         "boundary": [_pt(lat, lon) for lon, lat in site.boundary.outline[0]]
@@ -104,6 +110,10 @@ def _state_css() -> str:
     for state, style in TILE_STYLES.items():
         rules.append(f".leaflet-tooltip.cc-g-{state.value} {{ background: {style.fill}; "
                      f"color: {style.text}; border-color: {style.border}; }}")
+        hatch = (f" background-image: repeating-linear-gradient(45deg, {style.hatch} 0 2px, "
+                 f"transparent 2px 5px);" if style.hatch else "")
+        rules.append(f".cc-gauge.cc-gs-{state.value} {{ background-color: {style.fill}; "
+                     f"border-color: {style.border};{hatch} }}")
     return "\n".join(rules)
 
 
@@ -123,7 +133,7 @@ def _inline(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
-def page_html(site: Site, lang: str, *, interactive: bool = True) -> str:
+def page_html(site: Site, lang: str, *, interactive: bool = True, wall: bool = False) -> str:
     """Return the live map page for ``site`` (every asset inline, nothing to fetch).
 
     Raises:
@@ -133,12 +143,13 @@ def page_html(site: Site, lang: str, *, interactive: bool = True) -> str:
     m = OfflineMap(location=centre, zoom_start=16, max_zoom=21, min_zoom=12,
                    control_scale=True, prefer_canvas=True, zoom_snap=0.25, zoom_delta=0.5)
     page = standalone_html(m)
-    data = json.dumps(site_data(site, lang, interactive=interactive), ensure_ascii=False,
+    data = json.dumps(site_data(site, lang, interactive=interactive, wall=wall),
+                      ensure_ascii=False,
                       separators=(",", ":"))
     head = (f"<style>{PAGE_CSS}\n{_state_css()}</style>\n"
             f"<script>\n{_inline(_channel_js())}\n</script>\n")
     script = (f"<script>\nwindow.CC_DATA = {_inline(data)};\n"
-              f"{_inline(PAGE_SCRIPT.replace(MAP_NAME_TOKEN, m.get_name()))}\n</script>\n")
+              f"{_inline(PAGE_SCRIPT.replace(MAP_NAME_MARK, m.get_name()))}\n</script>\n")
     if "</head>" not in page or not page.rstrip().endswith("</html>"):
         raise MapError("the offline map page has an unexpected layout (no </head> or </html>)")
     page = page.replace("</head>", head + "</head>", 1)

@@ -20,7 +20,7 @@ the commander places or drags the source.
 
 from __future__ import annotations
 
-MAP_NAME_TOKEN = "__CC_MAP__"
+MAP_NAME_MARK = "__CC_MAP__"
 """Replaced by the folium map's JavaScript variable name."""
 
 PAGE_CSS = r"""
@@ -59,10 +59,18 @@ html, body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft Y
 .cc-legend { background: rgba(255,255,255,0.93); padding: 8px 12px; border-radius: 4px;
   box-shadow: 0 1px 5px rgba(0,0,0,.4); font-size: 14px; line-height: 1.55; }
 .cc-legend b { display: block; margin-top: 2px; }
-.cc-legend i { display: inline-block; width: 14px; height: 14px; border-radius: 50%;
-  border: 2px solid #000; vertical-align: -2px; margin-right: 6px; }
+.cc-legend i.cc-gauge { display: inline-block; width: 12px; height: 12px; vertical-align: 0;
+  margin: 0 10px 0 3px; }
+.cc-gauge { box-sizing: border-box; border: 2px solid #333; transform: rotate(45deg);
+  box-shadow: 0 0 2px rgba(0,0,0,.5); }
 .cc-legend s { display: inline-block; width: 26px; height: 0; border-top: 5px solid;
   vertical-align: 3px; margin-right: 6px; text-decoration: none; }
+.cc-wall .leaflet-tooltip.cc-blabel { font-size: 18px; }
+.cc-wall .leaflet-tooltip.cc-glabel { font-size: 22px; }
+.cc-wall .leaflet-tooltip.cc-stranded { font-size: 24px; }
+.cc-wall .cc-ap { font-size: 20px; }
+.cc-wall .cc-legend { font-size: 19px; }
+.cc-wall .leaflet-control-scale-line { font-size: 18px; }
 .cc-legend u { display: inline-block; width: 14px; height: 12px; border: 2px solid #B00000;
   background: rgba(255,48,48,.35); vertical-align: -2px; margin-right: 6px; }
 """
@@ -73,6 +81,7 @@ PAGE_SCRIPT = r"""
   const map = __CC_MAP__;
   const D = window.CC_DATA;
   let lang = D.lang;
+  document.body.classList.toggle("cc-wall", !!D.wall);
   const S = () => D.strings[lang];
   const esc = (t) => String(t === undefined || t === null ? "" : t).replace(/[&<>"']/g,
     (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -101,8 +110,8 @@ PAGE_SCRIPT = r"""
 
   // ------------------------------------------------------------------ panes (drawing order)
   [["ccBoundary", 350], ["ccBuildings", 360], ["ccNetwork", 370], ["ccZone", 380],
-   ["ccRoutes", 390], ["ccNearest", 395], ["ccResources", 610], ["ccGauges", 620],
-   ["ccSource", 640]].forEach(([name, z]) => { map.createPane(name).style.zIndex = z; });
+   ["ccRoutes", 390], ["ccNearest", 395], ["ccResources", 610], ["ccSource", 615],
+   ["ccGauges", 620]].forEach(([name, z]) => { map.createPane(name).style.zIndex = z; });
 
   // ------------------------------------------------------------------ popups
   let placing = false;
@@ -184,26 +193,33 @@ PAGE_SCRIPT = r"""
   groups.gauges = L.layerGroup();
   const gaugeMarkers = {};
   const gaugeState = {};
+  function gaugeIcon(state) {
+    const look = D.states[state] || D.states.no_data;
+    const size = look.formal ? 24 : (state === "normal" || state === "no_data" ? 13 : 18);
+    return L.divIcon({className: "", iconSize: [size, size], iconAnchor: [size / 2, size / 2],
+      html: "<div class='cc-gauge cc-gs-" + esc(state) + "' style='width:" + size +
+            "px;height:" + size + "px'></div>"});
+  }
   D.gauges.forEach((g) => {
-    const m = L.circleMarker(g.at, {pane: "ccGauges", radius: 7, weight: 2,
-      bubblingMouseEvents: false});
+    const m = L.marker(g.at, {pane: "ccGauges", keyboard: false, icon: gaugeIcon("no_data")});
     m.on("click", (e) => clicked(e, () => gaugePopup(g)));
     gaugeMarkers[g.id] = m;
     groups.gauges.addLayer(m);
-    styleGauge(g.id);
   });
   function styleGauge(id) {
     const m = gaugeMarkers[id];
     if (!m) { return; }
     const st = gaugeState[id] || {state: "no_data", value: "—"};
     const look = D.states[st.state] || D.states.no_data;
-    m.setStyle({fillColor: look.fill, color: look.border, fillOpacity: 1,
-      dashArray: look.hatch ? "3 3" : null});
-    m.setRadius(look.formal ? 11 : (st.state === "normal" || st.state === "no_data" ? 7 : 9));
+    m.setIcon(gaugeIcon(st.state));
+    m.setZIndexOffset(look.formal ? 1000 : (st.state === "normal" ? 0 : 500));
     m.unbindTooltip();
     if (look.formal || st.state === "prealarm") {
-      m.bindTooltip(esc(id) + " " + esc(st.value), {permanent: true, direction: "right",
-        offset: [12, 0], className: "cc-glabel cc-g-" + st.state, interactive: false});
+      // Level 2 labels go right, level 1 left, pre-alarms up: neighbours do not hide each other.
+      const side = {alarm2: ["right", [14, 0]], alarm1: ["left", [-14, 0]]}[st.state] ||
+        ["top", [0, -14]];
+      m.bindTooltip(esc(id) + " " + esc(st.value), {permanent: true, direction: side[0],
+        offset: side[1], className: "cc-glabel cc-g-" + st.state, interactive: false});
     }
   }
   window.ccSetGaugeStates = function (states, serial) {
@@ -345,8 +361,8 @@ PAGE_SCRIPT = r"""
   });
   function legendHtml() {
     const s = S();
-    const dot = (k) => "<i style='background:" + D.states[k].fill + ";border-color:" +
-      D.states[k].border + "'></i>" + esc(nm(D.states[k].name)) + "<br>";
+    const dot = (k) => "<i class='cc-gauge cc-gs-" + k + "'></i>" + esc(nm(D.states[k].name)) +
+      "<br>";
     return "<b>" + esc(s.legend_gauges) + "</b>" +
       ["alarm2", "alarm1", "prealarm", "stale", "normal"].map(dot).join("") +
       "<b>" + esc(s.legend_zone) + "</b>" +
@@ -370,8 +386,9 @@ PAGE_SCRIPT = r"""
     add("boundary", s.boundary);
     Object.keys(kindGroups).sort((a, b) => D.kinds[a].order - D.kinds[b].order).forEach(
       (k) => { overlays[esc(nm(D.kinds[k].name))] = kindGroups[k]; });
-    layerControl = L.control.layers(null, overlays, {collapsed: false, position: "topright"})
-      .addTo(map);
+    // The wall is read from afar and not touched: no layer list there.
+    layerControl = D.interactive ? L.control.layers(null, overlays,
+      {collapsed: false, position: "topright"}).addTo(map) : null;
     legend = new Legend({position: "bottomleft"}).addTo(map);
     legend.getContainer().innerHTML = legendHtml();
   }
@@ -393,15 +410,30 @@ PAGE_SCRIPT = r"""
   groups.gauges.addTo(map);
   restyleBuildings();
   buildControls();
-  if (D.bounds) { map.fitBounds(D.bounds, {padding: [12, 12]}); }
+  // Fit the site beside the layer list until the user pans or zooms; after that, resizing the
+  // window keeps the user's view.
+  let touched = false;
+  ["mousedown", "wheel", "keydown", "touchstart"].forEach((type) =>
+    map.getContainer().addEventListener(type, () => { touched = true; }, {capture: true}));
+  function fit() {
+    const size = map.getSize();
+    if (!D.bounds || size.x < 200 || size.y < 150) { return; }
+    const right = layerControl ? layerControl.getContainer().offsetWidth + 20 : 12;
+    map.fitBounds(D.bounds, {paddingTopLeft: [56, 12], paddingBottomRight: [right, 12],
+                             animate: false});
+  }
+  map.on("resize", () => { if (!touched) { fit(); } });
+  fit();
 
   window.ccInspect = function () {
     const gauges = {};
     Object.keys(gaugeMarkers).forEach((id) => {
       const st = gaugeState[id] || {state: "no_data", value: "—"};
+      const el = gaugeMarkers[id].getElement();
+      const box = el && el.querySelector(".cc-gauge");
       gauges[id] = {state: st.state, value: st.value,
-                    fill: gaugeMarkers[id].options.fillColor,
-                    radius: gaugeMarkers[id].getRadius()};
+                    fill: box ? getComputedStyle(box).backgroundColor : null,
+                    size: box ? box.offsetWidth : null};
     });
     return JSON.stringify({lang: lang, gauges: gauges, hazard: hazard, routes: routeCount,
       stranded: Object.keys(stranded).sort(), blocked: Object.keys(blocked).sort(),
