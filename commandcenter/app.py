@@ -165,7 +165,7 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
                 window = w
             else:
                 window = build_console(ctx)
-                window.show()
+                window.showMaximized()  # a console owns its desk screen
             await closed.wait()
         finally:
             await runtime.stop()

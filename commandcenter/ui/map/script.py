@@ -388,7 +388,8 @@ PAGE_SCRIPT = r"""
       (k) => { overlays[esc(nm(D.kinds[k].name))] = kindGroups[k]; });
     // The wall is read from afar and not touched: no layer list there.
     layerControl = D.interactive ? L.control.layers(null, overlays,
-      {collapsed: false, position: "topright"}).addTo(map) : null;
+      // Open on a large screen; a button on a small one, so the list never hides the map.
+      {collapsed: window.innerWidth < 1200, position: "topright"}).addTo(map) : null;
     legend = new Legend({position: "bottomleft"}).addTo(map);
     legend.getContainer().innerHTML = legendHtml();
   }
