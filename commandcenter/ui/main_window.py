@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -109,6 +117,9 @@ class MainWindow(QMainWindow):
         proxy: The filter over :attr:`library`.
         feed: The event feed model of the event dock.
     """
+
+    activation_requested = Signal(str, str)
+    """(plan id, building id or "") — some page asks for a plan to be activated."""
 
     def __init__(self, site: Site, event_log: EventSource, clock: Clock, *, db_label: str,
                  lang: str | None = None,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QRadioButton,
     QSplitter,
@@ -287,6 +288,10 @@ class KpiStrip(QFrame):
 class AlarmListPage(QWidget):
     """The console's alarm page.
 
+    Signals:
+        plan_requested: (plan id, building id or "") — the operator asked to activate a formal
+            alarm's suggested plan; the incident page answers with its activation dialog.
+
     Args:
         desk: The alarm service.
         events: The event log (alarm-load figures).
@@ -307,6 +312,8 @@ class AlarmListPage(QWidget):
         message: The line that reports action results.
     """
 
+    plan_requested = Signal(str, str)
+
     def __init__(self, desk: AlarmDesk, events: EventSource, clock: Clock, *,
                  lang: str | None = None, operator: Callable[[], str] | None = None,
                  muted: bool | None = None, audible: bool = True,
@@ -314,6 +321,7 @@ class AlarmListPage(QWidget):
         super().__init__(parent)
         self.setObjectName("alarmListPage")
         self.desk = desk
+        self.plan_menu: QMenu | None = None
         self._clock = clock
         self._site = desk.site
         self._tz = site_timezone(desk.site)
@@ -377,6 +385,7 @@ class AlarmListPage(QWidget):
             ("unshelve", self.unshelve_selected, "Shift+F6"),
             ("comment", self.comment_selected, "F7"),
             ("reset", self.reset_selected, "F8"),
+            ("plan", self.activate_plan_selected, "F9"),
             ("print", self.print_dialog, "Ctrl+P"),
         ):
             button = QPushButton(self)
@@ -523,6 +532,7 @@ class AlarmListPage(QWidget):
         self.buttons["unshelve"].setEnabled(a is not None and a.shelving is not None)
         self.buttons["comment"].setEnabled(a is not None)
         self.buttons["reset"].setEnabled(a is not None and a.state == AlarmState.LATCHED)
+        self.buttons["plan"].setEnabled(a is not None and bool(self._suggested_plans(a)))
         self.count_label.setText(tr("alarms.filter.count", self._lang,
                                     shown=self.proxy.rowCount(),
                                     total=self.model.rowCount()))
@@ -553,6 +563,48 @@ class AlarmListPage(QWidget):
                               lang=self._lang)
 
     # ------------------------------------------------------------------ selection
+
+    def _suggested_plans(self, alarm: Alarm) -> list[str]:
+        return [p for p in alarm.spec.plans if p in self._site.plans]
+
+    def activate_plan_selected(self, plan_id: str | None = None) -> str | None:
+        """Ask for the activation of the selected alarm's suggested plan (F9).
+
+        The request names the plan and the gauge's building; the console's incident page opens
+        its activation dialog with both filled in (one confirmation still follows). With several
+        suggested plans and none given, a menu offers them, lowest level first.
+
+        Returns:
+            The plan asked for, or ``None`` (nothing selected, no plan suggested, or a menu
+            is open for the operator to choose).
+        """
+        alarm = self.selected_alarm()
+        if alarm is None:
+            self.message.setText(tr("alarms.act.none_selected", self._lang))
+            return None
+        plans = self._suggested_plans(alarm)
+        if not plans:
+            self.message.setText(tr("alarms.act.plan.none", self._lang))
+            return None
+        gauge = self._site.gauges.get(alarm.gauge)
+        building = gauge.building if gauge is not None and gauge.building else ""
+        if plan_id is None and len(plans) > 1:
+            ranked = sorted(plans, key=lambda p: (self._site.plans[p].level.rank, p))
+            menu = QMenu(self)
+            for pid in ranked:
+                plan = self._site.plans[pid]
+                action = menu.addAction(f"{plan.level.value} · {plan.title.get(self._lang)}")
+                action.triggered.connect(
+                    lambda _c=False, pid=pid: self.plan_requested.emit(pid, building))
+            button = self.buttons["plan"]
+            menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
+            self.plan_menu = menu
+            return None
+        chosen = plan_id if plan_id is not None else plans[0]
+        if chosen not in plans:
+            raise ValueError(f"plan {chosen!r} is not suggested by alarm {alarm.id}")
+        self.plan_requested.emit(chosen, building)
+        return chosen
 
     def selected_alarm(self) -> Alarm | None:
         """Return the alarm of the table's current row, as the board has it now."""

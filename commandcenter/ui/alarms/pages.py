@@ -191,7 +191,11 @@ def build_alarms_page(ctx: UiContext, parent: QWidget) -> QWidget:
     desk = desk_of(ctx)
     if desk is None:
         return NoServicePanel(DESK, lang=ctx.lang, parent=parent)
-    return AlarmListPage(desk, ctx.event_log, ctx.clock, lang=ctx.lang, parent=parent)
+    page = AlarmListPage(desk, ctx.event_log, ctx.clock, lang=ctx.lang, parent=parent)
+    requested = getattr(parent, "activation_requested", None)
+    if requested is not None:  # the console: hand suggested plans to the incident page
+        page.plan_requested.connect(requested)
+    return page
 
 
 def _trends_page(desk: AlarmDesk, clock: Clock, lang: str, parent: QWidget | None) -> TrendsPage:

@@ -80,6 +80,10 @@ i18n.register({
     "alarms.act.unshelve": ("取消搁置 (Shift+F6)", "Unshelve (Shift+F6)"),
     "alarms.act.comment": ("备注… (F7)", "Comment… (F7)"),
     "alarms.act.reset": ("复位 (F8)", "Reset (F8)"),
+    "alarms.act.plan": ("启动建议预案… (F9)", "Activate suggested plan… (F9)"),
+    "alarms.act.plan.none": ("该报警没有建议的预案（预警只需岗位核实）",
+                             "This alarm suggests no plan (a pre-alarm only asks the post to "
+                             "check)"),
     "alarms.act.print": ("打印… (Ctrl+P)", "Print… (Ctrl+P)"),
     "alarms.act.silence": ("消音", "Silence horn"),
     "alarms.act.silenced": ("已消音", "Horn silenced"),

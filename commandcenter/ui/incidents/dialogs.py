@@ -115,7 +115,7 @@ class ActivationDialog(QDialog):
 
     def __init__(self, desk: IncidentDesk, clock: Clock, lang: str,
                  operator: Callable[[], str], plan: Plan | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, location: str | None = None) -> None:
         super().__init__(parent)
         self._desk = desk
         self._site = desk.site
@@ -149,6 +149,8 @@ class ActivationDialog(QDialog):
             item.setData(Qt.ItemDataRole.UserRole + 2,
                          f"{b.id} {b.name.zh} {b.name.en or ''} {' '.join(b.hazards)}".lower())
             self.locations.addItem(item)
+            if b.id == location:
+                self.locations.setCurrentItem(item)
         self.commander_combo = QComboBox(choose)
         self.choose_error = QLabel(choose)
         self.choose_error.setStyleSheet("color: #C62828; font-weight: bold;")

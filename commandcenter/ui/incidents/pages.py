@@ -63,6 +63,17 @@ def _page_for(desk: IncidentDesk, ctx: UiContext, parent: QWidget) -> IncidentsP
             page.open_activation(plan)
 
         hook(activate)
+    requested = getattr(parent, "activation_requested", None)
+    if requested is not None:  # e.g. an alarm's suggested plan, with its gauge's building
+        def on_request(plan_id: str, building: str) -> None:
+            plan = desk.site.plans.get(plan_id)
+            if plan is None:
+                return
+            if callable(show_page):
+                show_page("incidents")
+            page.open_activation(plan, building or None)
+
+        requested.connect(on_request)
     return page
 
 

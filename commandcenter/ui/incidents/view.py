@@ -812,10 +812,15 @@ class IncidentsPage(QWidget):
         if self.open_model.rowCount() == 0 and self.view.incident is None:
             self.stack.setCurrentWidget(self.empty)
 
-    def open_activation(self, plan: Plan | None = None) -> ActivationDialog:
-        """Open the activation dialog (``plan`` chosen already when it comes from the plan view)."""
+    def open_activation(self, plan: Plan | None = None,
+                        location: str | None = None) -> ActivationDialog:
+        """Open the activation dialog.
+
+        ``plan`` is chosen already when it comes from the plan view or an alarm's suggestion;
+        ``location`` (a building id) when it comes from an alarm's gauge.
+        """
         dialog = ActivationDialog(self._desk, self._clock, self._lang, self.current_operator,
-                                  plan, self)
+                                  plan, self, location=location)
         dialog.activated.connect(self._activated)
         self.last_dialog = dialog
         dialog.open()
