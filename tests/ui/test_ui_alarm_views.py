@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
@@ -91,9 +92,16 @@ def test_manual_zoom_turns_follow_live_off(qtbot, desk, demo_site, clock):
     page.plot.getViewBox().sigRangeChangedManually.emit([True, True])
     assert not page.follow.isChecked()
     page.follow.setChecked(True)
-    lo, hi = page.plot.getViewBox().viewRange()[0]
-    assert hi == pytest.approx(clock.now().timestamp(), abs=1)
+    vb = page.plot.getViewBox()
+    lo, hi = vb.viewRange()[0]
+    # the right edge is "now" snapped up to one pixel's worth of time
+    pixel_s = max(1.0, 3600 / vb.width())
+    assert 0 <= hi - clock.now().timestamp() < pixel_s
     assert hi - lo == pytest.approx(3600, abs=1)
+    clock.advance(pixel_s / 3)
+    page.redraw()
+    page._follow_now()
+    assert vb.viewRange()[0][1] - clock.now().timestamp() < pixel_s
 
 
 def test_axis_time_is_site_local(demo_site):
@@ -214,3 +222,39 @@ def test_render_views_write_pngs(qtbot, tmp_path, demo_site, event_log, clock, v
     colours = {image.pixel(x, y) for x in range(0, 1920, 37) for y in range(0, 1080, 23)}
     assert len(colours) > 20
     assert event_log.count() == 0  # the scripted sequence never touches the real log
+
+
+def test_trends_share_one_limit_line_between_gauges_with_the_same_limit(qtbot, desk, demo_site,
+                                                                       clock):
+    page = TrendsPage(desk.trends, demo_site, clock, lang="en")
+    qtbot.addWidget(page)
+    page.shutdown()
+    limits = demo_site.gauges["GD-110-01"].thresholds
+    same = [(t.value, t.level, t.direction) for t in limits]
+    detectors = [g.id for g in demo_site.gauges.values() if g.unit == "%LEL"
+                 and [(t.value, t.level, t.direction) for t in g.thresholds] == same]
+    others = [g.id for g in demo_site.gauges.values() if g.unit == "ppm"][:3]
+    assert len(detectors) == 5 and len(others) == 3
+    page.set_selected(detectors + others)
+
+    def limit_lines() -> int:
+        return sum(isinstance(i, pg.InfiniteLine) for i in page.plot.getPlotItem().items)
+
+    other_lines = {(t.value, t.level, demo_site.gauges[g].unit)
+                   for g in others for t in demo_site.gauges[g].thresholds}
+    assert limit_lines() == len(limits) + len(other_lines)
+    top = max(t.value for t in limits)
+    assert page.limit_label(detectors[0], top) == (
+        f"{detectors[0]}, {detectors[1]}, {detectors[2]} +2 alarm level 2 ≥ {top:g} %LEL")
+    # eight curves are drawn thin; with two left they are wide again
+    assert {page._traces[g].curve.opts["pen"].widthF() for g in detectors + others} == {1.0}
+    page.set_selected(detectors[3:])
+    assert page.limit_label(detectors[4], top) == (
+        f"{detectors[3]}, {detectors[4]} alarm level 2 ≥ {top:g} %LEL")
+    assert {page._traces[g].curve.opts["pen"].widthF() for g in detectors[3:]} == {2.0}
+    assert limit_lines() == len(limits)
+    page.set_language("zh")
+    assert page.limit_label(detectors[3], top) == (
+        f"{detectors[3]}, {detectors[4]} 二级报警 ≥ {top:g} %LEL")
+    page.set_selected([])
+    assert limit_lines() == 0

@@ -4,12 +4,18 @@ Sampling rate is not drawing rate: drivers append readings to the ring buffers o
 :class:`~commandcenter.core.trends.TrendStore`; this page copies a snapshot on ONE timer (about
 10 Hz) and only for a gauge whose buffer changed since the last draw (``buffer.version``), then
 calls ``setData``. Curves use peak downsampling and clip-to-view, so an hour at 1 Hz of several
-gauges stays cheap to draw. The x axis shows the site's local clock time; mouse wheel zooms,
-dragging pans, and any manual zoom or pan turns "follow live" off until it is ticked again.
+gauges stays cheap to draw. Gauges of one kind usually share their limits (every gas detector
+alarms at 20 and 40 %LEL), so a limit is ONE dashed line labelled with the gauges it belongs to,
+not one line per gauge stacked on the same pixel row: twenty detectors draw two lines, not forty,
+and their labels stay readable. With many curves the pens go thin: a wide pen is stroked, which
+costs several times a thin one's fill, and twenty wide curves only hide each other. The x axis
+shows the site's local clock time; mouse wheel zooms, dragging pans, and any manual zoom or pan
+turns "follow live" off until it is ticked again.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -52,15 +58,30 @@ LIMIT_COLOURS: Final = {AlarmLevel.PREALARM: "#D4A900", AlarmLevel.ALARM1: "#F57
                         AlarmLevel.ALARM2: "#C62828"}
 """Dashed limit lines, in the level's warning colour (yellow darkened to show on white)."""
 
+WIDE_PEN_CURVES: Final = 6
+"""Up to this many curves are drawn 2 px wide; more are drawn 1 px wide."""
+
+LABEL_GAUGES: Final = 3
+"""A shared limit's label names this many gauges, then "+N"."""
+
 GAUGE_ROLE = Qt.ItemDataRole.UserRole + 40
+
+_LimitKey = tuple[float, AlarmLevel, str, str]
+"""(value, level, direction, unit): gauges with the same key share one limit line."""
 
 
 @dataclass
 class _Trace:
     gauge_id: str
     curve: pg.PlotDataItem
-    limits: list[pg.InfiniteLine]
+    limits: list[_LimitKey]
     version: int = -1
+
+
+@dataclass
+class _Limit:
+    line: pg.InfiniteLine
+    gauges: list[str]
 
 
 class TrendsPage(QWidget):
@@ -90,6 +111,7 @@ class TrendsPage(QWidget):
         self._clock = clock
         self._lang = lang or i18n.current()
         self._traces: dict[str, _Trace] = {}
+        self._limits: dict[_LimitKey, _Limit] = {}
         self._text_colour = theme.muted
         self.redraws = 0
         tz = site_timezone(site)
@@ -128,7 +150,7 @@ class TrendsPage(QWidget):
         item = self.plot.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        item.showGrid(x=True, y=True, alpha=0.25)
+        item.showGrid(x=True, y=True, alpha=1.0)  # opaque: blending a grid costs a full pass
         item.setMenuEnabled(False)
         self.legend = item.addLegend(offset=(10, 10), labelTextSize=f"{theme.body_px}px",
                                      labelTextColor=theme.text,
@@ -137,7 +159,9 @@ class TrendsPage(QWidget):
             ax = item.getAxis(name)
             ax.setTextPen(pg.mkPen(theme.text))
             ax.setPen(pg.mkPen(theme.border))
-            ax.setStyle(tickFont=theme.font(theme.small_px))
+            # major and minor ticks only: each finer level adds a full set of grid lines to
+            # every repaint for little gain in reading the value
+            ax.setStyle(tickFont=theme.font(theme.small_px), maxTickLevel=1)
         self.plot.getViewBox().sigRangeChangedManually.connect(self._manual_range)
         self.follow = QCheckBox(self)
         self.follow.setObjectName("trendFollow")
@@ -193,6 +217,13 @@ class TrendsPage(QWidget):
             item = self.gauges.item(i)
             gid = str(item.data(GAUGE_ROLE))
             item.setText(self._label(gid))
+        for trace in self._traces.values():
+            trace.curve.opts["name"] = self._label(trace.gauge_id)
+            label = self.legend.getLabel(trace.curve)
+            if label is not None:
+                label.setText(self._label(trace.gauge_id))
+        for key in self._limits:
+            self._label_limit(key)
         self._update_hint()
         self._filter(self.search.text())
 
@@ -256,26 +287,36 @@ class TrendsPage(QWidget):
             return
         item = self.plot.getPlotItem()
         colour = self._colour()
-        curve = item.plot([], [], pen=pg.mkPen(colour, width=2), name=self._label(gid))
+        curve = item.plot([], [], pen=pg.mkPen(colour, width=1), name=self._label(gid))
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
-        limits: list[pg.InfiniteLine] = []
+        keys: list[_LimitKey] = []
         gauge = self._site.gauges.get(gid)
         if gauge is not None:
             for t in gauge.thresholds:
-                line = pg.InfiniteLine(
-                    pos=t.value, angle=0, movable=False,
-                    pen=pg.mkPen(LIMIT_COLOURS[t.level], width=1.5,
-                                 style=Qt.PenStyle.DashLine),
-                    label=f"{gid} {name_of('alarm', t.level.value, self._lang)} "
-                          f"{'≥' if t.direction == 'high' else '≤'} {t.value:g} {gauge.unit}",
-                    labelOpts={"position": 0.02 + 0.2 * (len(self._traces) % 4),
-                               "color": LIMIT_COLOURS[t.level],
-                               "anchors": [(0, 1), (0, 1)]})
-                line.setZValue(-5)
-                item.addItem(line)
-                limits.append(line)
-        self._traces[gid] = _Trace(gid, curve, limits)
+                key = (float(t.value), t.level, t.direction, gauge.unit)
+                if key in keys:
+                    continue
+                shared = self._limits.get(key)
+                if shared is None:
+                    # limits of other units at the same value: their labels go side by side
+                    beside = sum(1 for k in self._limits if k[0] == key[0])
+                    line = pg.InfiniteLine(
+                        pos=t.value, angle=0, movable=False,
+                        pen=pg.mkPen(LIMIT_COLOURS[t.level], width=1,
+                                     style=Qt.PenStyle.DashLine),
+                        label="",
+                        labelOpts={"position": 0.02 + 0.24 * (beside % 4),
+                                   "color": LIMIT_COLOURS[t.level],
+                                   "anchors": [(0, 1), (0, 1)]})
+                    line.setZValue(-5)
+                    item.addItem(line)
+                    shared = self._limits[key] = _Limit(line, [])
+                shared.gauges.append(gid)
+                keys.append(key)
+                self._label_limit(key)
+        self._traces[gid] = _Trace(gid, curve, keys)
+        self._restyle()
         self._update_hint()
         self.redraw()
         if self.follow.isChecked():
@@ -287,16 +328,51 @@ class TrendsPage(QWidget):
             return
         item = self.plot.getPlotItem()
         item.removeItem(trace.curve)
-        for line in trace.limits:
-            item.removeItem(line)
+        for key in trace.limits:
+            shared = self._limits[key]
+            shared.gauges.remove(gid)
+            if shared.gauges:
+                self._label_limit(key)
+            else:
+                item.removeItem(shared.line)
+                del self._limits[key]
+        self._restyle()
         self._update_hint()
+
+    def _label_limit(self, key: _LimitKey) -> None:
+        value, level, direction, unit = key
+        shared = self._limits[key]
+        names = ", ".join(shared.gauges[:LABEL_GAUGES])
+        if len(shared.gauges) > LABEL_GAUGES:
+            names += f" +{len(shared.gauges) - LABEL_GAUGES}"
+        text = (f"{names} {name_of('alarm', level.value, self._lang)} "
+                f"{'≥' if direction == 'high' else '≤'} {value:g} {unit}")
+        assert shared.line.label is not None
+        shared.line.label.setFormat(text)
+
+    def _restyle(self) -> None:
+        width = 2 if len(self._traces) <= WIDE_PEN_CURVES else 1
+        for trace in self._traces.values():
+            pen = trace.curve.opts["pen"]
+            if pen.widthF() != width:
+                trace.curve.setPen(pg.mkPen(pen.color(), width=width))
 
     def limit_lines(self, gid: str) -> list[tuple[float, str]]:
         """Return (value, pen colour) of the limit lines drawn for ``gid``."""
         trace = self._traces.get(gid)
         if trace is None:
             return []
-        return [(float(line.value()), line.pen.color().name().upper()) for line in trace.limits]
+        return [(float(line.value()), line.pen.color().name().upper())
+                for line in (self._limits[key].line for key in trace.limits)]
+
+    def limit_label(self, gid: str, value: float) -> str | None:
+        """Return the label of ``gid``'s limit line at ``value`` (``None`` if none is drawn)."""
+        trace = self._traces.get(gid)
+        for key in trace.limits if trace else ():
+            if key[0] == value:
+                label = self._limits[key].line.label
+                return None if label is None else str(label.format)
+        return None
 
     def curve_colour(self, gid: str) -> str | None:
         """Return the colour of the curve of ``gid`` (``None`` if not drawn)."""
@@ -325,10 +401,25 @@ class TrendsPage(QWidget):
             self._follow_now()
         return changed
 
+    def invalidate(self) -> None:
+        """Make the next :meth:`redraw` give every curve its data again, changed or not."""
+        for trace in self._traces.values():
+            trace.version = -1
+
     def _follow_now(self) -> None:
+        """Show the last hour, the right edge snapped up to a whole pixel's worth of time.
+
+        An hour across ~1,500 px is ~2.4 s a pixel: moving the range on every 100 ms draw would
+        shift nothing visible yet re-lay the axes, the grid and every label each time. Snapping
+        keeps the newest reading inside the view and moves the range once a pixel.
+        """
         now = self._clock.now().timestamp()
         vb = self.plot.getViewBox()
-        vb.setXRange(now - WINDOW_S, now, padding=0.0)
+        step = max(1.0, WINDOW_S / max(1.0, float(vb.width())))
+        right = math.ceil(now / step) * step
+        (x0, x1), _ = vb.viewRange()
+        if right != x1 or right - WINDOW_S != x0:
+            vb.setXRange(right - WINDOW_S, right, padding=0.0)
         vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
 
     def _manual_range(self, *_args: object) -> None:
