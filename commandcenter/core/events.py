@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import uuid
+import os
+import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,10 +99,54 @@ def format_ts(ts: datetime) -> str:
     return ts.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                      allow_nan=False)
+# json.dumps with any option builds a new encoder per call; this runs once per appended event.
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def canonical_payload(payload: Mapping[str, JsonValue]) -> str:
     """Serialise a payload deterministically (sorted keys, no spaces, UTF-8 kept)."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _CANONICAL_ENCODER.encode(payload)
+
+
+_ID_BITS = random.Random()
+_UUID4_CLEAR = ~((0xF << 76) | (0xC << 60))
+_UUID4_SET = (0x4 << 76) | (0x8 << 60)
+
+
+def _reseed_ids() -> None:
+    _ID_BITS.seed(os.urandom(32))
+
+
+_reseed_ids()
+os.register_at_fork(after_in_child=_reseed_ids)  # a forked child must not repeat the parent's ids
+
+
+def new_event_id() -> str:
+    """Return a random version-4 UUID as 32 hex digits (the form of ``uuid.uuid4().hex``).
+
+    Event ids must be unique, not secret: the bits come from a generator seeded with 256 bits
+    of OS entropy per process (and again in a forked child), which costs a fraction of a system
+    call per id. The hash chain, not the id, is what makes the log tamper-evident.
+    """
+    return f"{(_ID_BITS.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+
+
+def _payload_copy(payload: Mapping[str, JsonValue], payload_json: str) -> dict[str, JsonValue]:
+    """Return the payload as it will read back from the store, sharing nothing with the caller.
+
+    A flat payload of plain ``str`` keys and scalar values (most events) is copied as a dict;
+    anything else (nested values, tuples, subclasses such as enums) goes through its canonical
+    JSON, which is exactly what a reader of the log gets.
+    """
+    if type(payload) is dict and all(
+        type(k) is str and type(v) in _SCALARS for k, v in payload.items()
+    ):
+        return dict(payload)
+    loaded: dict[str, JsonValue] = json.loads(payload_json)
+    return loaded
 
 
 def chain_hash(
@@ -138,14 +183,14 @@ def record_with_json(event: Event, *, seq: int, ts: datetime, prev_hash: str,
     serialising the payload a second time.
     """
     payload_json = canonical_payload(event.payload)
-    eid = event_id or uuid.uuid4().hex
+    eid = event_id or new_event_id()
     digest = chain_hash(seq=seq, id=eid, ts=ts, type=event.type, source=event.source,
                         payload_json=payload_json, incident_id=event.incident_id,
                         drill_id=event.drill_id, prev_hash=prev_hash)
     if ts.utcoffset():
         ts = ts.astimezone(UTC)
     rec = RecordedEvent(seq=seq, id=eid, ts=ts, type=event.type,
-                        source=event.source, payload=json.loads(payload_json),
+                        source=event.source, payload=_payload_copy(event.payload, payload_json),
                         incident_id=event.incident_id, drill_id=event.drill_id,
                         prev_hash=prev_hash, hash=digest)
     return rec, payload_json
