@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import itertools
 import math
+import os
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -19,6 +22,7 @@ from commandcenter.core.events import (
     canonical_payload,
     chain_hash,
     format_ts,
+    new_event_id,
     record,
     verify_chain,
 )
@@ -181,6 +185,46 @@ def test_payload_is_a_copy() -> None:
     payload["v"].append(2)
     assert r.payload == {"v": [1]}
     assert verify_chain([r]) is None
+
+
+def test_flat_payload_is_a_copy_too() -> None:
+    payload: dict[str, object] = {"value": 1.5, "unit": "%LEL", "ok": True, "note": None}
+    r = record(Event("x", "y", payload), seq=1, ts=T0, prev_hash=GENESIS_HASH)
+    payload["value"] = 99
+    assert r.payload == {"value": 1.5, "unit": "%LEL", "ok": True, "note": None}
+
+
+def test_payload_reads_as_its_json_when_not_plain() -> None:
+    class Level(enum.IntEnum):
+        HIGH = 2
+
+    r = record(Event("x", "y", {"level": Level.HIGH, "pair": (1, 2)}), seq=1, ts=T0,
+               prev_hash=GENESIS_HASH)
+    # what a reader of the log gets back: plain JSON types
+    assert r.payload == {"level": 2, "pair": [1, 2]}
+    assert type(r.payload["level"]) is int
+    assert verify_chain([r]) is None
+
+
+def test_event_ids_are_unique_version_4_uuids() -> None:
+    ids = [new_event_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    for eid in ids[:200]:
+        u = uuid.UUID(hex=eid)
+        assert (len(eid), u.version, u.variant, u.hex) == (32, 4, uuid.RFC_4122, eid)
+
+
+def test_a_forked_child_does_not_repeat_the_parents_ids() -> None:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write one id and leave at once
+        os.write(write, new_event_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(child) == 32 and child != new_event_id()
 
 
 def test_as_dict_is_json_ready() -> None:
