@@ -75,6 +75,25 @@ def test_rows_follow_the_board_raise_ack_clear(qtbot, desk, demo_site, clock):
     assert model.rowCount() == 0
 
 
+def test_a_change_repaints_only_its_own_row(qtbot, desk, demo_site, clock):
+    model = AlarmTableModel(desk.board, demo_site, "en")
+    for gauge in ("GD-110-01", "GD-110-02", "H2S-410-01"):
+        hold(desk, clock, gauge, 60.0)
+    assert model.rowCount() >= 6
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
+    row = model.row_of("GD-110-02:high:alarm2")
+    desk._record(desk.engine.acknowledge("GD-110-02:high:alarm2", "zhang.wei"))
+    assert changed == [(row, row)]
+    # the rows still match what the board says is standing
+    assert sorted(model.alarm_ids()) == sorted(a.id for a in desk.board.standing())
+    before = model.rowCount()
+    clock.advance(1)
+    desk.reading("GD-110-02", 3.0, clock.now())  # back to normal: the acknowledged row goes
+    assert model.rowCount() == before - 1
+    assert sorted(model.alarm_ids()) == sorted(a.id for a in desk.board.standing())
+
+
 def test_flash_lights_only_unacknowledged_rows(qtbot, desk, demo_site, clock):
     model = AlarmTableModel(desk.board, demo_site, "zh")
     hold(desk, clock, "H2S-410-01", 12.0)

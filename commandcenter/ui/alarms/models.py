@@ -264,7 +264,28 @@ class AlarmTableModel(QAbstractTableModel):
         return self._board.standing()
 
     def _on_alarm(self, alarm: Alarm) -> None:
-        self.sync()
+        if self._scope == "annunciated":
+            # one alarm's change can supersede or reveal another of its gauge: re-read them all
+            self.sync()
+            return
+        # "standing" is a property of the alarm alone: touch its row only. A flood of n
+        # changes over m rows then costs O(n), not O(n·m) of re-reading and repainting.
+        standing = alarm.state != AlarmState.NORMAL
+        try:
+            row = self._ids.index(alarm.id)
+        except ValueError:
+            row = -1
+        if row >= 0 and standing:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+        elif row >= 0:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._ids[row]
+            self.endRemoveRows()
+        elif standing:
+            first = len(self._ids)
+            self.beginInsertRows(QModelIndex(), first, first)
+            self._ids.append(alarm.id)
+            self.endInsertRows()
 
     def sync(self) -> None:
         """Bring the rows in line with the board: drop, update and add rows as needed."""
