@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import math
+import os
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -14,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from commandcenter.core.clock import SystemClock
 from commandcenter.devices.mqtt import MqttCoordinator, parse_payload
 
-from .conftest import Broker, Sink, device_records, gauge, link, run, wait_until
+from .conftest import MOSQUITTO, Broker, Sink, device_records, gauge, link, run, wait_until
 
 POLL = 0.3
 
@@ -188,3 +190,42 @@ def test_burst_of_1000_messages_none_lost_loop_not_blocked(broker: Broker) -> No
     for i in range(10):  # per gauge, in publish order
         assert sink.values(f"GD-{i}") == [float(v) for v in range(i, 1000, 10)]
     assert max(gaps) < 0.5, f"the loop stalled for {max(gaps):.3f} s"
+
+
+def test_broker_down_at_start_one_warning_then_connects(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    if not os.path.exists(MOSQUITTO):
+        pytest.skip("mosquitto is not installed")
+    caplog.set_level(logging.DEBUG, logger="commandcenter")
+    sink = Sink()
+    late = Broker(tmp_path)  # not started yet: connections are refused
+
+    async def main() -> None:
+        c = _coordinator(late.port, sink, n=1)
+        await c.start()
+        pub: mqtt.Client | None = None
+        try:
+            await wait_until(lambda: c.errors >= 3, 5, "a few refused attempts")
+            assert not c.connected and not c.healthy
+            late.start()
+            await wait_until(lambda: c.connected, 5, "connected once the broker is up")
+            await asyncio.sleep(0.1)  # let the SUBACK arrive
+            pub = _publisher(late.port)
+            pub.publish("site/gas/GD-0", b"7.5", qos=1).wait_for_publish(2)
+            await wait_until(lambda: sink.count("GD-0") == 1, 3, "the reading")
+            assert c.healthy
+        finally:
+            if pub is not None:
+                pub.loop_stop()
+                pub.disconnect()
+            await c.stop()
+            late.stop()
+        assert c._watched == {}  # nothing left registered on the loop
+
+    run(main())
+    assert sink.values("GD-0") == [7.5]
+    warnings = device_records(caplog, logging.WARNING)
+    infos = device_records(caplog, logging.INFO)
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "cannot connect to the broker at 127.0.0.1" in warnings[0].getMessage()
+    assert len(infos) == 1 and "recovered" in infos[0].getMessage()
