@@ -141,10 +141,12 @@ def _payload_copy(payload: Mapping[str, JsonValue], payload_json: str) -> dict[s
     anything else (nested values, tuples, subclasses such as enums) goes through its canonical
     JSON, which is exactly what a reader of the log gets.
     """
-    if type(payload) is dict and all(
-        type(k) is str and type(v) in _SCALARS for k, v in payload.items()
-    ):
-        return dict(payload)
+    if type(payload) is dict:
+        for k, v in payload.items():
+            if type(k) is not str or type(v) not in _SCALARS:
+                break
+        else:
+            return dict(payload)
     loaded: dict[str, JsonValue] = json.loads(payload_json)
     return loaded
 
