@@ -10,7 +10,7 @@ runtime_pkgs="python3-venv libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libgl
   libdbus-1-3 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0
   libxcb-image0 libxcb-xinerama0 libpulse0 fonts-wqy-microhei"
-dev_pkgs="xvfb poppler-utils postgresql mosquitto"
+dev_pkgs="xvfb poppler-utils postgresql mosquitto pulseaudio pulseaudio-utils"
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   pkgs="$runtime_pkgs"
