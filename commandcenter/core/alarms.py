@@ -1106,6 +1106,7 @@ class AlarmBoard:
         self.changed: Signal[[Alarm]] = Signal("alarm board changed")
         self.cleared: Signal[[Alarm]] = Signal("alarm board cleared")
         self._alarms: dict[str, Alarm] = {}
+        self._by_gauge: dict[str, list[str]] = {}
         self._last_seq = 0
         self._skipped = 0
         self._lock = threading.Lock()
@@ -1141,6 +1142,8 @@ class AlarmBoard:
                 _LOGGER.warning(
                     "alarm event %d (%s) not folded: %s", event.seq, event.type, err)
                 return None
+            if old is None:
+                self._by_gauge.setdefault(new.gauge, []).append(new.id)
             self._alarms[new.id] = new
         before = old.state if old is not None else AlarmState.NORMAL
         if new.state == AlarmState.UNACK_ACTIVE and before != AlarmState.UNACK_ACTIVE:
@@ -1159,6 +1162,11 @@ class AlarmBoard:
         """Return every alarm that has had an event, by id."""
         with self._lock:
             return dict(self._alarms)
+
+    def of_gauge(self, gauge_id: str) -> list[Alarm]:
+        """Return the alarms of one gauge that have had an event, oldest first."""
+        with self._lock:
+            return [self._alarms[aid] for aid in self._by_gauge.get(gauge_id, ())]
 
     def standing(self) -> list[Alarm]:
         """Return alarms not in the normal state (hidden ones included), for the history table.

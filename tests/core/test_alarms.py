@@ -934,6 +934,17 @@ def test_board_display_supersedes_lower_levels() -> None:
     assert [a.id for a in rig.board.annunciated()] == [A1]
 
 
+def test_board_lists_the_alarms_of_one_gauge() -> None:
+    rig = Rig()
+    assert rig.board.of_gauge(GD) == []
+    rig.read(60.0)
+    assert sorted(a.id for a in rig.board.of_gauge(GD)) == sorted([PRE, A1, A2])
+    rig.do("acknowledge", A2, "op")
+    [a2] = [a for a in rig.board.of_gauge(GD) if a.id == A2]
+    assert a2 == rig.board.alarm(A2) and a2.acknowledged
+    assert rig.board.of_gauge("NO-SUCH-GAUGE") == []
+
+
 def test_board_orders_unacknowledged_then_priority_then_newest() -> None:
     rig = Rig()
     rig.read(30.0)

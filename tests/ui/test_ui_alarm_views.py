@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyqtgraph as pg
 import pytest
@@ -147,6 +148,35 @@ def test_overview_colours_each_state_and_shows_blind_gauges_stale(qtbot, desk, d
     colours = {image.pixelColor(x, y).name() for x in range(0, image.width(), 3)
                for y in range(0, image.height(), 3)}
     assert TILE_STYLES[TileState.STALE].hatch.lower() in colours  # hatched
+    overview.shutdown()
+
+
+@pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")
+def test_overview_follows_alarms_tile_by_tile_and_ticks_only_when_visible(qtbot, desk,
+                                                                          demo_site, clock):
+    overview = SiteOverview(desk.board, demo_site, desk.gauge_status, clock, lang="en")
+    qtbot.addWidget(overview)
+    shown: list[str] = []
+
+    def spy(gid: str, show: Any) -> Any:
+        def wrapped(*args: Any) -> None:
+            shown.append(gid)
+            show(*args)
+        return wrapped
+
+    for gid, tile in overview.tiles.items():
+        tile.show_state = spy(gid, tile.show_state)
+    hold(desk, clock, "GD-110-01", 60.0)  # three alarms raised: that tile alone is redrawn
+    assert set(shown) == {"GD-110-01"}
+    assert overview.tiles["GD-110-01"].state == TileState.ALARM2
+    shown.clear()
+    overview._tick()  # hidden: the 1 Hz refresh has nothing to show
+    assert shown == []
+    overview.show()
+    assert overview.isVisible()
+    shown.clear()
+    overview._tick()
+    assert len(shown) == len(overview.tiles)
     overview.shutdown()
 
 

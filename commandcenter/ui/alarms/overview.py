@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Final
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -258,10 +258,10 @@ class SiteOverview(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(scroll, 1)
         self._observer = BoardObserver(board, self)
-        self._observer.alarm_changed.connect(lambda _a: self.refresh())
+        self._observer.alarm_changed.connect(self._alarm_changed)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._tick)
         self._timer.start()
         self.set_language(self._lang)
 
@@ -287,6 +287,29 @@ class SiteOverview(QFrame):
             status = self._status(gid)
             state = gauge_state(by_gauge.get(gid, []), status)
             self._show(tile, gid, state, status, now)
+
+    def refresh_gauge(self, gauge_id: str) -> None:
+        """Recolour one tile (an alarm of its gauge changed): a flood costs a tile per change."""
+        tile = self.tiles.get(gauge_id)
+        if tile is None:
+            return
+        alarms = self._board.of_gauge(gauge_id)
+        status = self._status(gauge_id)
+        self._show(tile, gauge_id, gauge_state(alarms, status), status, self._clock.now())
+
+    def _alarm_changed(self, alarm: Alarm) -> None:
+        self.refresh_gauge(alarm.gauge)
+
+    def _tick(self) -> None:
+        # values and ages move every second, but only a visible overview needs them; it
+        # catches up when shown (showEvent)
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Bring every tile up to date when the overview comes into view."""
+        super().showEvent(event)
+        self.refresh()
 
     def _show(self, tile: GaugeTile, gid: str, state: TileState, status: GaugeStatus,
               now: datetime) -> None:
