@@ -35,9 +35,9 @@ _LOOP: list[qasync.QEventLoop] = []
 @pytest.fixture
 def loop(qapp):
     """One qasync loop for the whole run, never stopped; marked running only during a test."""
-    if not _LOOP:
+    previous = asyncio.events._get_running_loop()  # before: an "already running" loop marks
+    if not _LOOP:                                      # itself running when it is made
         _LOOP.append(qasync.QEventLoop(qapp, already_running=True))
-    previous = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(_LOOP[0])
     yield _LOOP[0]
     asyncio.events._set_running_loop(previous)
