@@ -5,6 +5,9 @@ A throwaway mosquitto broker on a free loopback port; a publisher process sends 
 same stream: this process's :class:`~commandcenter.devices.GaugeNetwork` (one MQTT link with 500
 gauges, readings counted by a ReadingSink on the asyncio loop) and a bare paho-mqtt subscriber in
 its own process that only counts messages. Both subscribe with QoS 0 (as the publisher sends).
+Then the stream is published twice more, to each subscriber alone: on a small machine the broker,
+the publisher and two subscribers compete for the same cores, and what one subscriber reaches
+when it is the only one is the figure to hold against the target.
 
 Run: ``.venv/bin/python bench/bench_ingest.py [--seconds 10] [--gauges 500]``.
 """
@@ -128,23 +131,27 @@ def _site(n: int, port: int) -> Site:
     return Site(root=".", links={"MQTT-B": link}, gauges=gauges)
 
 
-async def _run(port: int, n: int, seconds: float,
-               bare: subprocess.Popen[str]) -> dict[str, float]:
+async def _run(port: int, n: int, seconds: float, bare: subprocess.Popen[str] | None,
+               ours: bool = True) -> dict[str, float]:
+    """Publish the stream once, to ours and/or the bare subscriber; return what each received."""
     sink = CountingSink()
     net = GaugeNetwork(_site(n, port), SystemClock(), sink)
     coordinator = net.coordinators()["MQTT-B"]
     assert isinstance(coordinator, MqttCoordinator)
     coordinator.qos = 0
-    await net.start()
+    if ours:
+        await net.start()
+    result = {"received": 0, "span": 0.0}
     try:
-        assert bare.stdout is not None and bare.stdin is not None
-        for _ in range(1000):
+        for _ in range(1000 if ours else 0):
             if coordinator.connected:
                 break
             await asyncio.sleep(0.01)
-        line = await asyncio.to_thread(bare.stdout.readline)
-        assert line.strip() == "ready", line
-        await asyncio.sleep(0.3)  # our SUBACK
+        if bare is not None:
+            assert bare.stdout is not None and bare.stdin is not None
+            line = await asyncio.to_thread(bare.stdout.readline)
+            assert line.strip() == "ready", line
+        await asyncio.sleep(0.3)  # the SUBACKs
         cpu0 = time.process_time()
         pub = await asyncio.create_subprocess_exec(
             sys.executable, "-c", PUBLISHER, str(port), str(n), str(seconds),
@@ -153,12 +160,16 @@ async def _run(port: int, n: int, seconds: float,
         sent = json.loads(out)["sent"]
         await asyncio.sleep(1.0)  # let the queues drain
         cpu = time.process_time() - cpu0
-        bare.stdin.write("done\n")
-        bare.stdin.flush()
-        result = json.loads(await asyncio.to_thread(bare.stdout.readline))
+        if bare is not None:
+            assert bare.stdout is not None and bare.stdin is not None
+            bare.stdin.write("done\n")
+            bare.stdin.flush()
+            result = json.loads(await asyncio.to_thread(bare.stdout.readline))
     finally:
-        await net.stop()
-        bare.wait(10)
+        if ours:
+            await net.stop()
+        if bare is not None:
+            bare.wait(10)
     ours_span = sink.last - (sink.first or sink.last)
     return {
         "sent": sent,
@@ -185,27 +196,51 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                         "log_dest stderr\nlog_type error\nmax_queued_messages 0\n")
         os.chmod(conf, 0o644)
         broker = subprocess.Popen([mosquitto, "-c", str(conf)], stderr=subprocess.DEVNULL)
+
+        def bare_subscriber() -> subprocess.Popen[str]:
+            return subprocess.Popen([sys.executable, "-c", BARE, str(port), str(args.seconds)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
         try:
             for _ in range(500):
                 with socket.socket() as s:
                     if s.connect_ex(("127.0.0.1", port)) == 0:
                         break
                 time.sleep(0.01)
-            bare = subprocess.Popen([sys.executable, "-c", BARE, str(port), str(args.seconds)],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            r = asyncio.run(_run(port, args.gauges, args.seconds, bare))
+            r = asyncio.run(_run(port, args.gauges, args.seconds, bare_subscriber()))
+            alone_ours = asyncio.run(_run(port, args.gauges, args.seconds, None))
+            alone_bare = asyncio.run(_run(port, args.gauges, args.seconds, bare_subscriber(),
+                                          ours=False))
         finally:
             broker.terminate()
             broker.wait(10)
     ratio = r["ours_per_s"] / r["bare_per_s"] if r["bare_per_s"] else 0.0
     r["ratio"] = ratio
-    print(f"{'':34} {'received':>10} {'readings/s':>11}")
+    r["alone_sent_ours"] = alone_ours["sent"]
+    r["alone_ours_received"] = alone_ours["ours_received"]
+    r["alone_ours_per_s"] = alone_ours["ours_per_s"]
+    r["alone_ours_cpu_us_per_reading"] = alone_ours["ours_cpu_us_per_reading"]
+    r["alone_sent_bare"] = alone_bare["sent"]
+    r["alone_bare_received"] = alone_bare["bare_received"]
+    r["alone_bare_per_s"] = alone_bare["bare_per_s"]
+    alone_ratio = (alone_ours["ours_per_s"] / alone_bare["bare_per_s"]
+                   if alone_bare["bare_per_s"] else 0.0)
+    r["alone_ratio"] = alone_ratio
+    print(f"{'both subscribed to one stream':34} {'received':>10} {'readings/s':>11}")
     print(f"{'published':34} {r['sent']:>10,}")
     print(f"{'GaugeNetwork → ReadingSink':34} {r['ours_received']:>10,} {r['ours_per_s']:>11,.0f}"
           f"   ({r['ours_cpu_us_per_reading']:.1f} µs CPU per reading in this process)")
     print(f"{'bare paho subscriber':34} {r['bare_received']:>10,} {r['bare_per_s']:>11,.0f}")
-    print(f"ratio ours / bare paho: {ratio:.0%}   (targets: ≥ 20,000 readings/s, ≥ 70 %)")
-    print(f"comm faults during the run: {r['faults']}")
+    print(f"ratio ours / bare paho: {ratio:.0%}")
+    print(f"{'each alone on the stream':34} {'published':>10} {'received':>10} "
+          f"{'readings/s':>11}")
+    print(f"{'GaugeNetwork → ReadingSink':34} {alone_ours['sent']:>10,} "
+          f"{alone_ours['ours_received']:>10,} {alone_ours['ours_per_s']:>11,.0f}"
+          f"   ({alone_ours['ours_cpu_us_per_reading']:.1f} µs CPU per reading)")
+    print(f"{'bare paho subscriber':34} {alone_bare['sent']:>10,} "
+          f"{alone_bare['bare_received']:>10,} {alone_bare['bare_per_s']:>11,.0f}")
+    print(f"ratio ours / bare paho: {alone_ratio:.0%}   (targets: ≥ 20,000 readings/s, ≥ 70 %)")
+    print(f"comm faults during the runs: {r['faults'] + alone_ours['faults']}")
     return r
 
 
