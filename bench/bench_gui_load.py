@@ -94,6 +94,46 @@ def enlarge_site(site: Any, gauges: int, poll_s: float = 1.0) -> list[str]:
     return list(site.gauges)
 
 
+def prefill_trends(trends: Any, site: Any, ids: list[str], now: float) -> None:
+    """Fill the trend buffers of ``ids`` with the hour before ``now`` at 1 Hz, from the simulator.
+
+    A console that has run for an hour draws full buffers: 3,600 points a curve. Without this the
+    first minutes measure short curves and the figure creeps up as the buffers fill. The values
+    come from a :class:`GaugeSimulator` of the same gauges (drift, noise and excursions as the
+    live simulator makes them).
+    """
+    from datetime import UTC, datetime
+
+    from commandcenter.devices.simulator import GaugeSimulator
+
+    sim = GaugeSimulator([site.gauges[gid] for gid in ids], site.links, seed=1)
+    for i in range(3600):
+        t = now - 3600 + i
+        at = datetime.fromtimestamp(t, UTC)
+        for gid in ids:
+            trends.get(gid).append(t, sim.value(gid, at))
+
+
+class PaintTimer:
+    """Times every paint of a pyqtgraph ``PlotWidget`` (wraps its ``paintEvent``)."""
+
+    def __init__(self, plot: Any) -> None:
+        self.durations: list[float] = []
+        original = plot.paintEvent
+
+        def timed(event: Any) -> None:
+            t = time.perf_counter()
+            original(event)
+            self.durations.append(time.perf_counter() - t)
+
+        plot.paintEvent = timed
+
+    @property
+    def count(self) -> int:
+        """Paints so far."""
+        return len(self.durations)
+
+
 async def _probe(samples: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         t = time.perf_counter()
@@ -112,7 +152,8 @@ async def _measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from commandcenter.ui.i18n import set_language
 
     result: dict[str, Any] = {"gauges": args.gauges, "curves": args.curves,
-                              "minutes": args.minutes, "every_tick": args.every_tick}
+                              "minutes": args.minutes, "every_tick": args.every_tick,
+                              "prefill": args.prefill}
     stop = asyncio.Event()
 
     # --- baseline: the same loop with nothing on it
@@ -140,6 +181,9 @@ async def _measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     await runtime.start()
     alarms = runtime.get("alarms", AlarmService)
     assert alarms is not None
+    chosen = [gid for gid in ids if site.gauges[gid].thresholds][:args.curves]
+    if args.prefill:
+        prefill_trends(alarms.trends, site, chosen, clock.now().timestamp())
     window = None
     try:
         ctx = UiContext(site=svc.site, event_log=svc.event_log, clock=svc.clock, lang="en",
@@ -148,7 +192,7 @@ async def _measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         window.resize(1920, 1080)
         window.show()
         page = window.show_page("trends")
-        chosen = [gid for gid in ids if site.gauges[gid].thresholds][:args.curves]
+        paints = PaintTimer(page.plot)  # type: ignore[attr-defined]
         page.set_selected(chosen)  # type: ignore[attr-defined]
         print(f"console shown at {window.width()}×{window.height()}, trends page: "
               f"{len(chosen)} curves; {len(site.gauges)} gauges on {len(site.links)} links, "
@@ -171,20 +215,28 @@ async def _measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         began = time.perf_counter()
         minutes: list[dict[str, Any]] = []
         mark, r0, d0, e0 = 0, readings(), page.redraws, svc.event_log.last_seq()  # type: ignore[attr-defined]
+        p0 = paints.count
         print(f"{'min':>4} {'RSS MB':>7} {'lag p50 ms':>11} {'p99 ms':>7} {'max ms':>7} "
-              f"{'readings/s':>11} {'setData/s':>10} {'events':>7} {'standing':>9}", flush=True)
+              f"{'readings/s':>11} {'setData/s':>10} {'paints/s':>9} {'paint p50/p99 ms':>17} "
+              f"{'events':>7} {'standing':>9}",
+              flush=True)
         for m in range(1, int(args.minutes) + 1):
             await asyncio.sleep(max(0.0, began + 60 * m - time.perf_counter()))
             chunk, mark = samples[mark:], len(samples)
             r, d, e = readings(), page.redraws, svc.event_log.last_seq()  # type: ignore[attr-defined]
             row = {"minute": m, "rss_mb": rss_mb(), **lag_row(chunk),
                    "readings_per_s": (r - r0) / 60, "setdata_per_s": (d - d0) / 60,
+                   "paints_per_s": (paints.count - p0) / 60,
+                   "paint_p50_ms": pct(paints.durations[p0:], 0.5) * 1e3,
+                   "paint_p99_ms": pct(paints.durations[p0:], 0.99) * 1e3,
                    "events": e - e0, "standing": len(alarms.board.standing())}
-            r0, d0, e0 = r, d, e
+            r0, d0, e0, p0 = r, d, e, paints.count
             minutes.append(row)
             print(f"{m:>4} {row['rss_mb']:>7.0f} {row['p50_ms']:>11.2f} {row['p99_ms']:>7.2f} "
                   f"{row['max_ms']:>7.1f} {row['readings_per_s']:>11.0f} "
-                  f"{row['setdata_per_s']:>10.1f} {row['events']:>7} {row['standing']:>9}",
+                  f"{row['setdata_per_s']:>10.1f} {row['paints_per_s']:>9.1f} "
+                  f"{row['paint_p50_ms']:>8.1f}/{row['paint_p99_ms']:<8.1f} {row['events']:>7} "
+                  f"{row['standing']:>9}",
                   flush=True)
         stop.set()
         await probe
@@ -246,6 +298,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--curves", type=int, default=20)
     ap.add_argument("--every-tick", action=argparse.BooleanOptionalAction, default=True,
                     help="give all curves new data on every 100 ms tick (default: yes)")
+    ap.add_argument("--prefill", action=argparse.BooleanOptionalAction, default=True,
+                    help="start with an hour of trend history in every buffer (default: yes)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--result-file", help=argparse.SUPPRESS)
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
@@ -263,7 +317,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                "--result-file", str(result_file), "--minutes", str(args.minutes),
                "--idle-seconds", str(args.idle_seconds), "--gauges", str(args.gauges),
                "--curves", str(args.curves),
-               "--every-tick" if args.every_tick else "--no-every-tick"]
+               "--every-tick" if args.every_tick else "--no-every-tick",
+               "--prefill" if args.prefill else "--no-prefill"]
         proc = subprocess.run(cmd, check=False)
         if proc.returncode != 0 or not result_file.exists():
             raise RuntimeError(f"the GUI process failed (exit status {proc.returncode})")

@@ -105,6 +105,29 @@ def test_manual_zoom_turns_follow_live_off(qtbot, desk, demo_site, clock):
     assert vb.viewRange()[0][1] - clock.now().timestamp() < pixel_s
 
 
+def test_value_axis_holds_every_curve_and_zero_and_does_not_twitch(qtbot, desk, demo_site,
+                                                                    clock):
+    page = TrendsPage(desk.trends, demo_site, clock, lang="en")
+    qtbot.addWidget(page)
+    page.shutdown()
+    for i in range(30):
+        desk.reading("GD-110-01", 10.0 + (i % 3), clock.now())
+        desk.reading("H2S-410-01", 2.0, clock.now())
+        clock.advance(1)
+    page.set_selected(["GD-110-01", "H2S-410-01"])
+    vb = page.plot.getViewBox()
+    y0, y1 = vb.viewRange()[1]
+    assert y0 <= 0.0 and 12.0 < y1 < 12.0 * 1.2  # zero-based, just above the highest value
+    desk.reading("GD-110-01", 11.5, clock.now())  # inside the range: the axis stays put
+    page.redraw()
+    assert vb.viewRange()[1] == [y0, y1]
+    desk.reading("GD-110-01", 40.0, clock.now())  # above it: the axis grows to show it
+    page.redraw()
+    assert vb.viewRange()[1][1] > 40.0
+    page.set_selected(["H2S-410-01"])  # the tall curve gone: the axis shrinks to what is left
+    assert vb.viewRange()[1][1] < 3.0
+
+
 def test_axis_time_is_site_local(demo_site):
     ts = datetime(2026, 3, 1, 6, 0, 0, tzinfo=UTC).timestamp()
     assert local_axis_time(ts, demo_site) == "14:00:00"

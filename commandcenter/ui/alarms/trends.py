@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -58,6 +59,9 @@ LIMIT_COLOURS: Final = {AlarmLevel.PREALARM: "#D4A900", AlarmLevel.ALARM1: "#F57
                         AlarmLevel.ALARM2: "#C62828"}
 """Dashed limit lines, in the level's warning colour (yellow darkened to show on white)."""
 
+Y_MARGIN: Final = 0.08
+"""Head room above the highest value (and below a negative lowest), as a share of the span."""
+
 WIDE_PEN_CURVES: Final = 6
 """Up to this many curves are drawn 2 px wide; more are drawn 1 px wide."""
 
@@ -76,6 +80,9 @@ class _Trace:
     curve: pg.PlotDataItem
     limits: list[_LimitKey]
     version: int = -1
+    low: float = math.nan
+    """Lowest finite value of the data given to the curve (NaN: none)."""
+    high: float = math.nan
 
 
 @dataclass
@@ -338,6 +345,8 @@ class TrendsPage(QWidget):
                 del self._limits[key]
         self._restyle()
         self._update_hint()
+        if self.follow.isChecked():
+            self._follow_now()
 
     def _label_limit(self, key: _LimitKey) -> None:
         value, level, direction, unit = key
@@ -395,6 +404,9 @@ class TrendsPage(QWidget):
             t, v = buf.snapshot(since)
             trace.curve.setData(t, v)
             trace.version = version
+            finite = v[np.isfinite(v)]
+            trace.low, trace.high = ((float(finite.min()), float(finite.max())) if finite.size
+                                     else (math.nan, math.nan))
             changed += 1
         self.redraws += changed
         if changed and self.follow.isChecked():
@@ -411,16 +423,29 @@ class TrendsPage(QWidget):
 
         An hour across ~1,500 px is ~2.4 s a pixel: moving the range on every 100 ms draw would
         shift nothing visible yet re-lay the axes, the grid and every label each time. Snapping
-        keeps the newest reading inside the view and moves the range once a pixel.
+        keeps the newest reading inside the view and moves the range once a pixel. The value
+        axis is set here too, from the extremes of the data each curve was given (and zero), and
+        only moved when the data leave it or fill less than half of it: pyqtgraph's own
+        auto-range would re-measure every curve on every paint and nudge the axis each time.
         """
         now = self._clock.now().timestamp()
         vb = self.plot.getViewBox()
         step = max(1.0, WINDOW_S / max(1.0, float(vb.width())))
         right = math.ceil(now / step) * step
-        (x0, x1), _ = vb.viewRange()
+        (x0, x1), (y0, y1) = vb.viewRange()
         if right != x1 or right - WINDOW_S != x0:
             vb.setXRange(right - WINDOW_S, right, padding=0.0)
-        vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+        lows = [t.low for t in self._traces.values() if not math.isnan(t.low)]
+        highs = [t.high for t in self._traces.values() if not math.isnan(t.high)]
+        if not lows:
+            vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+            return
+        vb.disableAutoRange(axis=pg.ViewBox.YAxis)
+        lo, hi = min(0.0, *lows), max(0.0, *highs)
+        margin = Y_MARGIN * ((hi - lo) or max(abs(hi), 1.0))
+        lo, hi = lo - margin if lo < 0 else lo, hi + margin
+        if lo < y0 or hi > y1 or (hi - lo) < 0.5 * (y1 - y0) or (lo >= 0 > y0):
+            vb.setYRange(lo, hi, padding=0.0)
 
     def _manual_range(self, *_args: object) -> None:
         if self.follow.isChecked():
