@@ -108,6 +108,21 @@ def record_shutdown(svc: Services, role: str) -> None:
                                payload={"version": __version__}))
 
 
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set ``stop`` on SIGINT or SIGTERM (a service manager stopping us, Ctrl-C, a shutdown).
+
+    Call from a coroutine on the running loop; where the loop cannot take signal handlers
+    (Windows), the default handling stays.
+    """
+    import contextlib
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
 def resolve_language(settings: Settings, override: str | None = None) -> str:
     """Return ``"zh"`` or ``"en"``: the override, the setting, or the system locale."""
     choice = override or settings.language
@@ -125,14 +140,9 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
     One qasync loop runs for the whole process (STACK.md: restarting it crashes QtWebEngine);
     the runtime's components run on it beside the windows.
     """
-    import asyncio
-    import contextlib
-    import os
+    from commandcenter.ui.qtenv import prepare_qt_environment
 
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # Chromium refuses its sandbox as root
-        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-    with contextlib.suppress(ImportError):  # QtWebEngine must load before the QApplication
-        import PySide6.QtWebEngineWidgets  # noqa: F401
+    prepare_qt_environment()
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
 
@@ -153,7 +163,12 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
 
     async def main() -> None:
         closed = asyncio.Event()
+        # The runtime must stop while the loop still runs: closing the last window only ends
+        # the wait below, and the loop ends when ``main`` returns.
+        app.setQuitOnLastWindowClosed(False)
+        app.lastWindowClosed.connect(closed.set)
         app.aboutToQuit.connect(closed.set)
+        stop_on_signals(closed)
         await runtime.start()
         try:
             ctx = UiContext(site=svc.site, event_log=svc.event_log, clock=svc.clock,
@@ -161,12 +176,18 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
             window: QWidget
             if wall:
                 w = build_wall(ctx)
-                w.show_on(screen if screen is not None else settings.wall_screen)
+                chosen = screen if screen is not None else settings.wall_screen
+                try:
+                    w.show_on(chosen)
+                except ValueError as err:  # the chosen monitor is unplugged or not detected
+                    _LOGGER.warning("wall display: %s; showing it on monitor 0 instead", err)
+                    w.show_on(0)
                 window = w
             else:
                 window = build_console(ctx)
                 window.showMaximized()  # a console owns its desk screen
             await closed.wait()
+            window.close()  # a signal stops us with the window still open
         finally:
             await runtime.stop()
 

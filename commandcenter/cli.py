@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the desktop application")
     gui.add_argument("--wall", action="store_true", help="open the wall-display layout")
-    gui.add_argument("--screen", type=int, metavar="N", help="monitor for the wall display")
+    gui.add_argument("--screen", type=int, metavar="N", help="monitor for the wall display, counted from 0 "
+                     "(default: the wall_screen setting; a missing monitor falls back to 0)")
 
     site = sub.add_parser("site", help="check and describe site data")
     site_sub = site.add_subparsers(dest="site_command", required=True, metavar="SUBCOMMAND")
@@ -222,6 +223,9 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
     os.environ["COMMANDCENTER_MUTE"] = "1"  # a screenshot never sounds the horn
+    from commandcenter.ui.qtenv import prepare_qt_environment
+
+    prepare_qt_environment()
     from PySide6.QtWidgets import QApplication
 
     from commandcenter.app import build_services, resolve_language

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from typing import Any
 
 from commandcenter.config import Settings
@@ -21,13 +20,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run until interrupted; exit 0 on a clean stop."""
-    from commandcenter.app import serve
+    from commandcenter.app import serve, stop_on_signals
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop_on_signals(stop)
         _LOGGER.info("serving (database %s); stop with Ctrl+C", settings.effective_database_url)
         await serve(settings, stop=stop)
 

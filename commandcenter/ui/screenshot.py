@@ -7,7 +7,6 @@ and the event log), laid out at the requested size offscreen and grabbed with
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -15,14 +14,14 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from commandcenter.ui.extensions import VIEWS, UiContext, View, load
+from commandcenter.ui.qtenv import prepare_qt_environment
 
 
 def _application() -> QApplication:
     app = QCoreApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        with contextlib.suppress(ImportError):  # QtWebEngine must load before the QApplication
-            import PySide6.QtWebEngineWidgets  # noqa: F401
+        prepare_qt_environment()
         app = QApplication(["commandcenter-screenshot"])
     if not isinstance(app, QApplication):
         raise RuntimeError("a non-widget Qt application is running; cannot render widgets")

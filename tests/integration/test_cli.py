@@ -159,8 +159,8 @@ def test_screenshot_unknown_view(db: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [[], ["--wall"]])
-def test_main_py_starts_and_records_startup(args: list[str], db: str, tmp_path: Path,
-                                            watch_tail) -> None:
+def test_main_py_starts_records_startup_and_stops_cleanly(args: list[str], db: str,
+                                                         tmp_path: Path, watch_tail) -> None:
     env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.Popen([sys.executable, "main.py", "--db", db, *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -177,12 +177,59 @@ def test_main_py_starts_and_records_startup(args: list[str], db: str, tmp_path: 
         assert started
         time.sleep(1.5)  # the window is up and its timers have ticked
         assert proc.poll() is None, proc.communicate()[1]
+        proc.send_signal(signal.SIGTERM)  # what a service manager or a shutdown sends
+        _, err = proc.communicate(timeout=60)
     finally:
-        proc.send_signal(signal.SIGKILL)
-        _, err = proc.communicate(timeout=30)
-    assert "Traceback" not in err, err
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "ERROR" not in err, err
     role = "wall" if args else "console"
     with EventLog(db, SystemClock(), migrate=False) as log:
-        ev = [e for e in log.tail(5) if e.type == "system.started"][-1]
+        events = log.tail(5)
+    ev = [e for e in events if e.type == "system.started"][-1]
     assert ev.source.startswith(f"{role}:")
     assert ev.payload["plans"] >= 8 and ev.payload["skipped_site_items"] == 0
+    assert events[-1].type == "system.stopped" and events[-1].source == ev.source
+
+
+CLOSE_AFTER_START = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from commandcenter.cli import main
+
+app = QApplication(sys.argv)
+
+def close_windows():
+    for w in QApplication.topLevelWidgets():
+        if w.isVisible():
+            w.close()  # what File > Quit and the window's close button do
+
+QTimer.singleShot(4000, close_windows)
+sys.exit(main(["gui", *sys.argv[1:]]))
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["--wall"]])
+def test_closing_the_window_stops_the_runtime_then_quits(args: list[str], db: str) -> None:
+    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-c", CLOSE_AFTER_START, "--db", db, *args], cwd=REPO,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "ERROR" not in r.stderr, r.stderr
+    assert "alarm service stopped" in r.stderr  # the runtime stopped before the loop ended
+    with EventLog(db, SystemClock(), migrate=False) as log:
+        types = [e.type for e in log.tail(5)]
+    assert types[-2:] == ["system.started", "system.stopped"]
+
+
+def test_wall_on_a_missing_monitor_falls_back_to_the_first(db: str) -> None:
+    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-c", CLOSE_AFTER_START, "--db", db, "--wall",
+                        "--screen", "5"], cwd=REPO, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "wall display: no screen 5; this machine has 1" in r.stderr
+    assert "showing it on monitor 0 instead" in r.stderr and "Traceback" not in r.stderr
