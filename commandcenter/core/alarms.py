@@ -14,7 +14,14 @@ plus two quality alarms per gauge (loss of communication, bad value). It is even
 
 Alarm ids are ``<gauge>:<direction>:<level>`` for limits (``GD-101:high:alarm1``),
 ``<gauge>:comm`` for loss of communication and ``<gauge>:bad_value`` for readings that cannot be
-trusted (not a number, infinite, outside the gauge's range).
+trusted (not a number, infinite, outside the gauge's range). A whole link (an RS-485 line, a
+gateway) that goes down raises ONE ``<link>:link`` alarm (:meth:`~AlarmEngine.link_fault`); the
+communication alarms of its gauges are then suppressed by design, so one dead line is one alarm,
+not one per detector on it.
+
+A pre-alarm asks the post to check on site. When the post confirms the condition
+(:meth:`~AlarmEngine.confirm`), the pre-alarm becomes a formal alarm and offers the plans a first
+level alarm of its gauge would offer.
 
 States (see :class:`AlarmState`) are derived from a few independent facts of an :class:`Alarm`:
 whether its condition is active, whether it is acknowledged, whether it is latched, and whether
@@ -64,14 +71,19 @@ COMM_FAULT: Final = "alarm.comm_fault"
 COMM_RESTORED: Final = "alarm.comm_restored"
 BAD_VALUE: Final = "alarm.bad_value"
 """A gauge sent a reading that cannot be trusted (raises ``<gauge>:bad_value``)."""
+LINK_FAULT: Final = "alarm.link_fault"
+"""A whole link is down (raises ``<link>:link``; its gauges' comm alarms are suppressed)."""
+LINK_RESTORED: Final = "alarm.link_restored"
+CONFIRMED: Final = "alarm.confirmed"
+"""The post confirmed a pre-alarm on site: it is a formal alarm now and offers plans."""
 
-ACTIVATIONS: Final = frozenset({RAISED, COMM_FAULT, BAD_VALUE})
+ACTIVATIONS: Final = frozenset({RAISED, COMM_FAULT, BAD_VALUE, LINK_FAULT})
 """Event types that make an alarm's condition active."""
-RETURNS: Final = frozenset({RETURNED, CLEARED, COMM_RESTORED})
+RETURNS: Final = frozenset({RETURNED, CLEARED, COMM_RESTORED, LINK_RESTORED})
 """Event types that make an alarm's condition inactive."""
 EVENT_TYPES: Final = ACTIVATIONS | RETURNS | frozenset({
     ACKNOWLEDGED, REALARMED, SHELVED, UNSHELVED, SUPPRESSED, UNSUPPRESSED, OUT_OF_SERVICE,
-    RETURNED_TO_SERVICE, RESET, COMMENT,
+    RETURNED_TO_SERVICE, RESET, COMMENT, CONFIRMED,
 })
 """Every event type the engine emits and the board folds."""
 
@@ -124,6 +136,8 @@ class AlarmKind(StrEnum):
     """The gauge cannot be reached: it is blind, not normal."""
     BAD_VALUE = "bad_value"
     """The gauge answers with readings that cannot be trusted."""
+    LINK = "link"
+    """A whole link is down: every gauge on it is blind (``gauge`` holds the link id)."""
 
 
 Direction = Literal["high", "low"]
@@ -159,10 +173,13 @@ class AlarmSettings:
         priority_overrides: Priority of single alarms by alarm id, over ``priorities``.
         comm_priority: Priority of loss-of-communication alarms.
         bad_value_priority: Priority of bad-value alarms.
+        link_priority: Priority of link alarms (a whole line of gauges is blind).
         realarm_s: Seconds an acknowledged alarm may stay active before it is announced again;
             ``None`` turns re-alarming off.
         realarm_overrides: Re-alarm time per gauge id (``None`` turns it off for that gauge).
         max_shelve_min: Longest a timed shelving may last (one shift by default).
+        link_release_s: Seconds after its link came back that a gauge may stay silent before
+            its own communication alarm, held back while the link was down, is announced.
     """
 
     priorities: Mapping[AlarmLevel, Priority] = field(
@@ -170,9 +187,11 @@ class AlarmSettings:
     priority_overrides: Mapping[str, Priority] = field(default_factory=dict)
     comm_priority: Priority = Priority.MEDIUM
     bad_value_priority: Priority = Priority.MEDIUM
+    link_priority: Priority = Priority.HIGH
     realarm_s: float | None = None
     realarm_overrides: Mapping[str, float | None] = field(default_factory=dict)
     max_shelve_min: float = 480.0
+    link_release_s: float = 60.0
 
     def __post_init__(self) -> None:
         missing = [lvl.value for lvl in AlarmLevel if lvl not in self.priorities]
@@ -183,6 +202,8 @@ class AlarmSettings:
                 raise ValueError("re-alarm times must be positive numbers of seconds")
         if not (math.isfinite(self.max_shelve_min) and self.max_shelve_min > 0):
             raise ValueError("max_shelve_min must be a positive number of minutes")
+        if not (math.isfinite(self.link_release_s) and self.link_release_s >= 0):
+            raise ValueError("link_release_s must be a number of seconds, 0 or more")
 
     def realarm_for(self, gauge_id: str) -> float | None:
         """Return the re-alarm time in seconds for ``gauge_id`` (``None``: no re-alarm)."""
@@ -199,9 +220,9 @@ class AlarmSpec:
     """What an alarm is: everything about it that does not change with its state.
 
     Attributes:
-        id: ``GD-101:high:alarm1``, ``GD-101:comm`` or ``GD-101:bad_value``.
-        gauge: The gauge id.
-        kind: Limit alarm or one of the two quality alarms.
+        id: ``GD-101:high:alarm1``, ``GD-101:comm``, ``GD-101:bad_value`` or ``RS485-1:link``.
+        gauge: The gauge id (the link id for a link alarm).
+        kind: Limit alarm, one of the two quality alarms of a gauge, or a link alarm.
         level: Limit level (``None`` for quality alarms).
         direction: ``"high"`` or ``"low"`` (``None`` for quality alarms).
         limit: The limit value (``None`` for quality alarms).
@@ -308,6 +329,25 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirmation:
+    """The post confirmed a pre-alarm on site: from then on it is a formal alarm.
+
+    Attributes:
+        by: Who confirmed it.
+        note: What the post found (may be empty).
+        at: When.
+        plans: Ids of the plans it offers now (those a first-level alarm of its gauge offers).
+        priority: Its priority as a formal alarm.
+    """
+
+    by: str
+    note: str
+    at: datetime
+    plans: tuple[str, ...]
+    priority: Priority
+
+
+@dataclass(frozen=True, slots=True)
 class Alarm:
     """One alarm and its current state, as the engine and the board both see it.
 
@@ -326,6 +366,8 @@ class Alarm:
         acked_by: Who acknowledged it last.
         acked_at: When it was acknowledged last.
         comments: Operators' notes, oldest first.
+        confirmation: Set once the post has confirmed a pre-alarm (cleared when it is raised
+            anew).
     """
 
     spec: AlarmSpec
@@ -342,6 +384,7 @@ class Alarm:
     acked_by: str | None = None
     acked_at: datetime | None = None
     comments: tuple[Comment, ...] = ()
+    confirmation: Confirmation | None = None
 
     @property
     def id(self) -> str:
@@ -355,8 +398,28 @@ class Alarm:
 
     @property
     def priority(self) -> Priority:
-        """The alarm's priority."""
+        """The alarm's priority (a confirmed pre-alarm takes its formal priority)."""
+        c = self.confirmation
+        if c is not None and c.priority.rank > self.spec.priority.rank:
+            return c.priority
         return self.spec.priority
+
+    @property
+    def formal(self) -> bool:
+        """True for first and second level alarms, and for pre-alarms the post confirmed."""
+        return self.spec.formal or self.confirmation is not None
+
+    @property
+    def plans(self) -> tuple[str, ...]:
+        """Ids of the plans to offer (a confirmed pre-alarm offers its confirmation's plans)."""
+        if self.confirmation is None:
+            return self.spec.plans
+        return tuple(dict.fromkeys((*self.spec.plans, *self.confirmation.plans)))
+
+    @property
+    def action(self) -> str:
+        """``"check"``, ``"respond"`` or ``"repair"`` (a confirmed pre-alarm asks to respond)."""
+        return "respond" if self.confirmation is not None else self.spec.action
 
     @property
     def hidden(self) -> bool:
@@ -433,7 +496,7 @@ def apply_alarm_event(alarm: Alarm | None, event_type: str,
         value = payload.get("value")
         a = replace(a, active=True, active_since=at,
                     value=float(value) if value is not None else None,
-                    detail=str(payload.get("detail") or ""))
+                    detail=str(payload.get("detail") or ""), confirmation=None)
         if not a.hidden:
             a = replace(a, acknowledged=False, latched=a.latched or spec.latching)
         return a
@@ -468,6 +531,14 @@ def apply_alarm_event(alarm: Alarm | None, event_type: str,
     if event_type == COMMENT:
         return replace(a, comments=(*a.comments, Comment(by=who, text=str(payload["text"]),
                                                          at=at)))
+    if event_type == CONFIRMED:
+        a = replace(a, confirmation=Confirmation(
+            by=who, note=str(payload.get("note") or ""), at=at,
+            plans=tuple(str(p) for p in payload["confirmed_plans"]),
+            priority=Priority(payload["confirmed_priority"])))
+        if not a.acknowledged:
+            a = replace(a, acknowledged=True, acked_by=who, acked_at=at)
+        return a
     raise ValueError(f"{event_type!r} is not an alarm event")
 
 
@@ -529,8 +600,20 @@ class _GaugeRuntime:
     """Ordered lowest level first, high limits before low limits."""
     comm_id: str
     bad_id: str
+    link_id: str
+    """The id of the gauge's link alarm (``<link>:link``)."""
     last_ts: datetime | None = None
     last_value: float | None = None
+
+
+def link_alarm_id(link_id: str) -> str:
+    """Return the id of the alarm a whole link raises when it is down: ``<link>:link``."""
+    return f"{link_id}:link"
+
+
+def link_hold(link_id: str) -> str:
+    """Return who suppresses a gauge's comm alarm while its link is down: ``link:<link>``."""
+    return f"link:{link_id}"
 
 
 def _require(text: str, what: str) -> str:
@@ -570,6 +653,12 @@ class AlarmEngine:
         self._specs: dict[str, AlarmSpec] = {}
         self._alarms: dict[str, Alarm] = {}
         self._gauges: dict[str, _GaugeRuntime] = {}
+        self._links: dict[str, list[str]] = {}
+        """Link id → ids of the gauges on it."""
+        self._link_up_at: dict[str, datetime] = {}
+        """Link id → when it last came back (gauges still silent are announced later)."""
+        self._confirm: dict[str, tuple[tuple[str, ...], Priority]] = {}
+        """Pre-alarm id → plans and priority it takes when the post confirms it."""
         plan_list = list(plans)
         for gauge in gauges:
             self._add_gauge(gauge, plan_list)
@@ -596,14 +685,26 @@ class AlarmEngine:
                 action="check" if t.level == AlarmLevel.PREALARM else "respond")
             self._specs[aid] = spec
             detectors.append(_Detector(spec=spec, limit=t.value, direction=t.direction))
+            if t.level == AlarmLevel.PREALARM:
+                formal_id = f"{gauge.id}:{t.direction}:{AlarmLevel.ALARM1.value}"
+                formal = s.priority_overrides.get(formal_id, s.priorities[AlarmLevel.ALARM1])
+                self._confirm[aid] = (matching_plans(gauge, AlarmLevel.ALARM1, plans), formal)
         comm_id, bad_id = f"{gauge.id}:comm", f"{gauge.id}:bad_value"
         for aid, kind, prio in ((comm_id, AlarmKind.COMM, s.comm_priority),
                                 (bad_id, AlarmKind.BAD_VALUE, s.bad_value_priority)):
             self._specs[aid] = AlarmSpec(
                 id=aid, gauge=gauge.id, kind=kind, level=None, direction=None, limit=None,
                 unit=gauge.unit, priority=s.priority_overrides.get(aid, prio), action="repair")
+        link_id = link_alarm_id(gauge.link)
+        if gauge.link not in self._links:
+            self._links[gauge.link] = []
+            self._specs[link_id] = AlarmSpec(
+                id=link_id, gauge=gauge.link, kind=AlarmKind.LINK, level=None, direction=None,
+                limit=None, unit="", priority=s.priority_overrides.get(link_id, s.link_priority),
+                action="repair")
+        self._links[gauge.link].append(gauge.id)
         self._gauges[gauge.id] = _GaugeRuntime(gauge=gauge, detectors=detectors,
-                                               comm_id=comm_id, bad_id=bad_id)
+                                               comm_id=comm_id, bad_id=bad_id, link_id=link_id)
 
     # ------------------------------------------------------------------ reading state
 
@@ -613,9 +714,20 @@ class AlarmEngine:
         return self._settings
 
     def specs(self) -> list[AlarmSpec]:
-        """Return every alarm the engine can raise, gauge by gauge."""
+        """Return every alarm the engine can raise, gauge by gauge.
+
+        A link's alarm follows the alarms of the first gauge on that link.
+        """
         with self._lock:
             return list(self._specs.values())
+
+    def links(self) -> dict[str, list[str]]:
+        """Return the links of the watched gauges: link id → gauge ids on it."""
+        return {lid: list(gids) for lid, gids in self._links.items()}
+
+    def gauge_ids(self) -> list[str]:
+        """Return the ids of the watched gauges."""
+        return list(self._gauges)
 
     def alarm(self, alarm_id: str) -> Alarm:
         """Return the current state of one alarm (normal if it never changed).
@@ -708,9 +820,12 @@ class AlarmEngine:
             out: list[Event] = []
             source = f"gauge:{gauge_id}"
             self._expire_shelves(self.alarm_ids(gauge_id), ts, out)
+            if self._get(rt.link_id).active:
+                self._link_up(rt.gauge.link, ts, out, detail=f"{gauge_id} answers")
             if self._get(rt.comm_id).active:
                 self._emit(out, rt.comm_id, COMM_RESTORED, source, ts,
                            detail="a reading arrived")
+            self._release_comm(rt, ts, out)
             bad = self._bad_reason(rt.gauge, value)
             if bad:
                 if not self._get(rt.bad_id).active:
@@ -792,6 +907,8 @@ class AlarmEngine:
             out: list[Event] = []
             for d in rt.detectors:
                 d.since = None
+            if self._get(rt.link_id).active:
+                self._hold_comm(rt, ts, out)
             if not self._get(rt.comm_id).active:
                 self._emit(out, rt.comm_id, COMM_FAULT, f"gauge:{gauge_id}", ts,
                            detail=detail or "no answer")
@@ -809,7 +926,98 @@ class AlarmEngine:
             out: list[Event] = []
             if self._get(rt.comm_id).active:
                 self._emit(out, rt.comm_id, COMM_RESTORED, f"gauge:{gauge_id}", ts)
+            self._release_comm(rt, ts, out)
             return out
+
+    # ------------------------------------------------------------------ whole links
+
+    def _link_runtimes(self, link_id: str) -> list[_GaugeRuntime]:
+        try:
+            return [self._gauges[gid] for gid in self._links[link_id]]
+        except KeyError:
+            raise UnknownAlarmError(f"no link {link_id!r}") from None
+
+    def link_fault(self, link_id: str, detail: str = "", ts: datetime | None = None,
+                   ) -> list[Event]:
+        """Report that a whole link is down: raise ``<link>:link`` once, hold back its gauges.
+
+        The communication alarms of the link's gauges are suppressed by design while the link
+        is down (one dead line is one alarm, not one per gauge); their faults are still
+        recorded. Pending on- and off-delays of the link's gauges start again with their next
+        reading.
+
+        Raises:
+            UnknownAlarmError: No gauge is on that link.
+        """
+        with self._lock:
+            runtimes = self._link_runtimes(link_id)
+            ts = self._now(ts)
+            out: list[Event] = []
+            aid = link_alarm_id(link_id)
+            if not self._get(aid).active:
+                self._emit(out, aid, LINK_FAULT, f"link:{link_id}", ts,
+                           detail=detail or "link down")
+            self._link_up_at.pop(link_id, None)
+            for rt in runtimes:
+                for d in rt.detectors:
+                    d.since = None
+                self._hold_comm(rt, ts, out)
+            return out
+
+    def link_restored(self, link_id: str, ts: datetime | None = None) -> list[Event]:
+        """Report that a link works again; returns ``<link>:link`` if it was down.
+
+        Gauges of the link that answer are released at once; a gauge that is still silent
+        :attr:`AlarmSettings.link_release_s` later has its own communication alarm announced.
+
+        Raises:
+            UnknownAlarmError: No gauge is on that link.
+        """
+        with self._lock:
+            self._link_runtimes(link_id)
+            ts = self._now(ts)
+            out: list[Event] = []
+            if self._get(link_alarm_id(link_id)).active:
+                self._link_up(link_id, ts, out)
+            return out
+
+    def _link_up(self, link_id: str, ts: datetime, out: list[Event], detail: str = "") -> None:
+        self._emit(out, link_alarm_id(link_id), LINK_RESTORED, f"link:{link_id}", ts,
+                   detail=detail or "link works again")
+        self._link_up_at[link_id] = ts
+        for rt in self._link_runtimes(link_id):
+            self._release_comm(rt, ts, out)
+
+    def _hold_comm(self, rt: _GaugeRuntime, ts: datetime, out: list[Event]) -> None:
+        """Suppress the gauge's comm alarm because its whole link is down."""
+        if self._get(rt.comm_id).suppression is None:
+            link = rt.gauge.link
+            self._emit(out, rt.comm_id, SUPPRESSED, f"link:{link}", ts, who=link_hold(link),
+                       reason=f"link {link} is down")
+
+    def _release_comm(self, rt: _GaugeRuntime, ts: datetime, out: list[Event], *,
+                      force: bool = False) -> None:
+        """End the link's hold on the gauge's comm alarm once the link works again.
+
+        A gauge that answers is released at once; a silent one only with ``force`` (its own
+        comm alarm is then announced).
+        """
+        a = self._get(rt.comm_id)
+        link = rt.gauge.link
+        if a.suppression is None or a.suppression.by != link_hold(link) \
+                or self._get(rt.link_id).active or (a.active and not force):
+            return
+        self._emit(out, rt.comm_id, UNSUPPRESSED, f"link:{link}", ts, who=link_hold(link),
+                   reason=f"link {link} works again")
+
+    def _release_silent(self, now: datetime, out: list[Event]) -> None:
+        wait = timedelta(seconds=self._settings.link_release_s)
+        for link_id, up in list(self._link_up_at.items()):
+            if now - up < wait:
+                continue
+            del self._link_up_at[link_id]
+            for rt in self._link_runtimes(link_id):
+                self._release_comm(rt, now, out, force=True)
 
     # ------------------------------------------------------------------ time
 
@@ -825,6 +1033,7 @@ class AlarmEngine:
             for rt in self._gauges.values():
                 self._settle(rt, now, out)
                 self._realarm(rt, now, out)
+            self._release_silent(now, out)
             return out
 
     def _expire_shelves(self, alarm_ids: Iterable[str], now: datetime,
@@ -870,6 +1079,8 @@ class AlarmEngine:
                 for d in rt.detectors:
                     d.raw = self._get(d.spec.id).active
                     d.since = None
+            self._link_up_at = {lid: now for lid in self._links
+                                if not self._get(link_alarm_id(lid)).active}
             out: list[Event] = []
             for aid, a in list(self._alarms.items()):
                 sh = a.shelving
@@ -891,10 +1102,16 @@ class AlarmEngine:
         with self._lock:
             who = _require(who, "who")
             a = self._get(alarm_id)
+            if a.state == AlarmState.NORMAL:
+                raise ActionRefusedError(f"{alarm_id} is normal: there is nothing to "
+                                         "acknowledge")
             if a.hidden:
-                raise ActionRefusedError(f"{alarm_id} is {a.state.value}; nothing to acknowledge")
+                raise ActionRefusedError(f"{alarm_id} is {a.state.value}: it is not announced, "
+                                         "so there is nothing to acknowledge")
             if a.acknowledged:
-                raise ActionRefusedError(f"{alarm_id} is {a.state.value}; already acknowledged")
+                by = f" by {a.acked_by}" if a.acked_by else ""
+                raise ActionRefusedError(f"{alarm_id} ({a.state.value}) is already "
+                                         f"acknowledged{by}")
             out: list[Event] = []
             self._emit(out, alarm_id, ACKNOWLEDGED, f"operator:{who}", self._clock.now(),
                        who=who)
@@ -916,6 +1133,42 @@ class AlarmEngine:
                 a = self._get(aid)
                 if not a.hidden and not a.acknowledged:
                     self._emit(out, aid, ACKNOWLEDGED, f"operator:{who}", now, who=who)
+            return out
+
+    def confirm(self, alarm_id: str, who: str, note: str = "") -> list[Event]:
+        """Record that the post confirmed an active pre-alarm on site: it becomes formal.
+
+        The alarm then offers the plans a first-level alarm of its gauge offers and takes the
+        first level's priority; confirming also acknowledges it.
+
+        Raises:
+            UnknownAlarmError: No such alarm.
+            ActionRefusedError: Not a pre-alarm, not active, hidden, or already confirmed.
+        """
+        with self._lock:
+            who = _require(who, "who")
+            a = self._get(alarm_id)
+            if a.spec.level is None:
+                raise ActionRefusedError(f"{alarm_id} is a {a.spec.kind.value} alarm; only a "
+                                         "pre-alarm can be confirmed")
+            if a.spec.formal:
+                raise ActionRefusedError(f"{alarm_id} is already a formal alarm "
+                                         f"({a.spec.level.value})")
+            if a.hidden:
+                raise ActionRefusedError(f"{alarm_id} is {a.state.value}; it cannot be "
+                                         "confirmed")
+            if not a.active:
+                raise ActionRefusedError(f"{alarm_id} is not active ({a.state.value}); only an "
+                                         "active pre-alarm can be confirmed")
+            if a.confirmation is not None:
+                raise ActionRefusedError(f"{alarm_id} was already confirmed by "
+                                         f"{a.confirmation.by}")
+            plans, priority = self._confirm[alarm_id]
+            out: list[Event] = []
+            self._emit(out, alarm_id, CONFIRMED, f"operator:{who}", self._clock.now(), who=who,
+                       note=note.strip(), confirmed_plans=list(plans),
+                       confirmed_priority=priority.value,
+                       acknowledged_by_confirm=not a.acknowledged)
             return out
 
     def shelve(self, alarm_id: str, who: str, reason: str,
@@ -1040,6 +1293,56 @@ class AlarmEngine:
             self._emit(out, alarm_id, RETURNED_TO_SERVICE, f"operator:{who}",
                        self._clock.now(), who=who)
             return out
+
+    def remove_gauge_from_service(self, gauge_id: str, who: str, reason: str) -> list[Event]:
+        """Take every alarm of a gauge out of service (maintenance, calibration, replacement).
+
+        Raises:
+            UnknownAlarmError: No such gauge.
+            ActionRefusedError: No reason, or the gauge is already out of service.
+        """
+        with self._lock:
+            who = _require(who, "who")
+            reason = _require(reason, "a reason for removing from service")
+            ids = [aid for aid in self.alarm_ids(gauge_id)
+                   if self._get(aid).out_of_service is None]
+            if not ids:
+                raise ActionRefusedError(f"gauge {gauge_id} is already out of service")
+            out: list[Event] = []
+            now = self._clock.now()
+            for aid in ids:
+                self._emit(out, aid, OUT_OF_SERVICE, f"operator:{who}", now, who=who,
+                           reason=reason)
+            return out
+
+    def return_gauge_to_service(self, gauge_id: str, who: str) -> list[Event]:
+        """Return every alarm of a gauge to service; active conditions are announced anew.
+
+        Raises:
+            UnknownAlarmError: No such gauge.
+            ActionRefusedError: None of its alarms is out of service.
+        """
+        with self._lock:
+            who = _require(who, "who")
+            ids = [aid for aid in self.alarm_ids(gauge_id)
+                   if self._get(aid).out_of_service is not None]
+            if not ids:
+                raise ActionRefusedError(f"gauge {gauge_id} is not out of service")
+            out: list[Event] = []
+            now = self._clock.now()
+            for aid in ids:
+                self._emit(out, aid, RETURNED_TO_SERVICE, f"operator:{who}", now, who=who)
+            return out
+
+    def gauge_out_of_service(self, gauge_id: str) -> bool:
+        """True while any alarm of the gauge is out of service.
+
+        Raises:
+            UnknownAlarmError: No such gauge.
+        """
+        with self._lock:
+            return any(self._get(aid).out_of_service is not None
+                       for aid in self.alarm_ids(gauge_id))
 
     def suppress(self, alarm_id: str, reason: str, by: str = "design") -> list[Event]:
         """Suppress an alarm by design (plant logic, e.g. its unit is shut down).

@@ -79,6 +79,11 @@ ops = st.one_of(
     st.tuples(st.just("return_to_service"), alarm_ix),
     st.tuples(st.just("suppress"), alarm_ix),
     st.tuples(st.just("unsuppress"), alarm_ix),
+    st.tuples(st.just("confirm"), alarm_ix),
+    st.tuples(st.just("link_fault")),
+    st.tuples(st.just("link_restored")),
+    st.tuples(st.just("remove_gauge_from_service"), st.sampled_from(GAUGE_IDS)),
+    st.tuples(st.just("return_gauge_to_service"), st.sampled_from(GAUGE_IDS)),
 )
 
 
@@ -122,6 +127,12 @@ class Run:
                 events = e.tick()
             elif name in ("comm_fault", "comm_restored"):
                 events = getattr(e, name)(args[0])
+            elif name in ("link_fault", "link_restored"):
+                events = getattr(e, name)("L")
+            elif name == "confirm":
+                events = e.confirm(args[0], "op", "seen on site")
+            elif name == "remove_gauge_from_service":
+                events = e.remove_gauge_from_service(args[0], "op", "calibration")
             elif name == "acknowledge_all":
                 events = e.acknowledge_all("op")
             elif name == "shelve":
@@ -183,7 +194,8 @@ def test_states_chain_and_active_alarms_never_vanish(sequence: list[tuple[Any, .
         if before == AlarmState.UNACK_ACTIVE:
             assert after != AlarmState.NORMAL, f"{ev.type} dropped an unacknowledged alarm"
         if before == AlarmState.ACK_ACTIVE and after == AlarmState.NORMAL:
-            assert ev.type in ("alarm.cleared", "alarm.comm_restored"), ev.type
+            assert ev.type in ("alarm.cleared", "alarm.comm_restored",
+                               "alarm.link_restored"), ev.type
         if before == AlarmState.RTN_UNACK and after == AlarmState.NORMAL:
             assert ev.type == "alarm.acknowledged"
         if before == AlarmState.LATCHED and after == AlarmState.NORMAL:

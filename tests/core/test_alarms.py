@@ -149,10 +149,11 @@ def kinds(events: list[Event]) -> list[tuple[str, str, str]]:
 def test_every_limit_and_quality_alarm_has_a_spec() -> None:
     rig = Rig([gauge(), o2_gauge()])
     ids = [s.id for s in rig.engine.specs()]
-    assert ids == [PRE, A1, A2, "GD-101:comm", "GD-101:bad_value",
+    assert ids == [PRE, A1, A2, "GD-101:comm", "GD-101:bad_value", "RS485-1:link",
                    "OX-201:high:alarm1", "OX-201:low:alarm1", "OX-201:low:alarm2",
                    "OX-201:comm", "OX-201:bad_value"]
-    assert rig.engine.alarm_ids("OX-201") == ids[5:]
+    assert rig.engine.alarm_ids("OX-201") == ids[6:]
+    assert rig.engine.links() == {"RS485-1": ["GD-101", "OX-201"]}
     assert rig.engine.alarm(A1).state == AlarmState.NORMAL
     assert rig.engine.alarms() == {}
 
@@ -512,6 +513,7 @@ ACTIONS: dict[str, Callable[[AlarmEngine, str], list[Event]]] = {
     "return": lambda e, a: e.return_to_service(a, "op"),
     "suppress": lambda e, a: e.suppress(a, "shutdown"),
     "unsuppress": lambda e, a: e.unsuppress(a),
+    "confirm": lambda e, a: e.confirm(a, "op", "seen on site"),
 }
 
 X = None  # refused
@@ -519,31 +521,31 @@ X = None  # refused
 MATRIX: dict[str, dict[str, str | None]] = {
     "normal": {"ack": X, "shelve": "shelved", "shelve_one_shot": X, "unshelve": X,
                "reset": X, "comment": "normal", "remove": "out_of_service", "return": X,
-               "suppress": "suppressed", "unsuppress": X},
+               "suppress": "suppressed", "unsuppress": X, "confirm": X},
     "unack_active": {"ack": "ack_active", "shelve": "shelved", "shelve_one_shot": "shelved",
                      "unshelve": X, "reset": X, "comment": "unack_active",
                      "remove": "out_of_service", "return": X, "suppress": "suppressed",
-                     "unsuppress": X},
+                     "unsuppress": X, "confirm": X},
     "ack_active": {"ack": X, "shelve": "shelved", "shelve_one_shot": "shelved",
                    "unshelve": X, "reset": X, "comment": "ack_active",
                    "remove": "out_of_service", "return": X, "suppress": "suppressed",
-                   "unsuppress": X},
+                   "unsuppress": X, "confirm": X},
     "rtn_unack": {"ack": "normal", "shelve": "shelved", "shelve_one_shot": X, "unshelve": X,
                   "reset": X, "comment": "rtn_unack", "remove": "out_of_service", "return": X,
-                  "suppress": "suppressed", "unsuppress": X},
+                  "suppress": "suppressed", "unsuppress": X, "confirm": X},
     "latched": {"ack": "latched", "shelve": "shelved", "shelve_one_shot": X, "unshelve": X,
                 "reset": "normal", "comment": "latched", "remove": "out_of_service",
-                "return": X, "suppress": "suppressed", "unsuppress": X},
+                "return": X, "suppress": "suppressed", "unsuppress": X, "confirm": X},
     "shelved": {"ack": X, "shelve": X, "shelve_one_shot": X, "unshelve": "ack_active",
                 "reset": X, "comment": "shelved", "remove": "out_of_service", "return": X,
-                "suppress": "suppressed", "unsuppress": X},
+                "suppress": "suppressed", "unsuppress": X, "confirm": X},
     "suppressed": {"ack": X, "shelve": X, "shelve_one_shot": X, "unshelve": X, "reset": X,
                    "comment": "suppressed", "remove": "out_of_service", "return": X,
-                   "suppress": X, "unsuppress": "unack_active"},
+                   "suppress": X, "unsuppress": "unack_active", "confirm": X},
     "out_of_service": {"ack": X, "shelve": X, "shelve_one_shot": X, "unshelve": X,
                        "reset": X, "comment": "out_of_service", "remove": X,
                        "return": "unack_active", "suppress": "out_of_service",
-                       "unsuppress": X},
+                       "unsuppress": X, "confirm": X},
 }
 
 EVENT_OF = {"ack": "alarm.acknowledged", "shelve": "alarm.shelved",
@@ -1120,3 +1122,232 @@ def test_latching_alarm_unshelved_by_hand_still_latches() -> None:
                                                               "latched")
     rig.do("shelve", LATCH, "op", "x", minutes=5)
     assert kinds(rig.do("unshelve", LATCH, "op")) == [("alarm.unshelved", LATCH, "normal")]
+
+
+# --------------------------------------------------------------------------- acknowledging
+
+
+def test_acknowledging_a_normal_alarm_says_there_is_nothing_to_acknowledge() -> None:
+    rig = Rig()
+    with pytest.raises(ActionRefusedError, match="is normal: there is nothing to acknowledge"):
+        rig.engine.acknowledge(A1, "op")
+    rig.read(30.0)
+    rig.do("acknowledge", A1, "li.lei")
+    with pytest.raises(ActionRefusedError, match=r"\(ack_active\) is already acknowledged by "
+                                                 "li.lei"):
+        rig.engine.acknowledge(A1, "op")
+    rig.do("shelve", PRE, "op", "calibration", minutes=10)
+    with pytest.raises(ActionRefusedError, match="shelved: it is not announced"):
+        rig.engine.acknowledge(PRE, "op")
+
+
+# --------------------------------------------------------------------------- confirming
+
+
+def test_confirmed_prealarm_becomes_formal_and_offers_first_level_plans() -> None:
+    rig = Rig()
+    rig.read(12.0)
+    pre = rig.engine.alarm(PRE)
+    assert (pre.formal, pre.plans, pre.action, pre.priority) == (False, (), "check",
+                                                                  Priority.LOW)
+    rig.clock.advance(30)
+    events = rig.do("confirm", PRE, "zhang.wei", "  smell of gas at pump P-3  ")
+    assert kinds(events) == [("alarm.confirmed", PRE, "ack_active")]
+    p = events[0].payload
+    assert (p["who"], p["note"], p["confirmed_plans"], p["confirmed_priority"],
+            p["acknowledged_by_confirm"]) == ("zhang.wei", "smell of gas at pump P-3",
+                                              ["PLAN-GAS-L1"], "medium", True)
+    assert events[0].source == "operator:zhang.wei"
+    a = rig.board.alarm(PRE)
+    assert a is not None and a.confirmation is not None
+    assert (a.formal, a.plans, a.action, a.priority) == (True, ("PLAN-GAS-L1",), "respond",
+                                                         Priority.MEDIUM)
+    assert (a.confirmation.by, a.confirmation.at) == ("zhang.wei", T0 + timedelta(seconds=30))
+    assert (a.acked_by, a.state) == ("zhang.wei", AlarmState.ACK_ACTIVE)
+    assert a.spec.plans == () and not a.spec.formal   # what the limit is does not change
+    with pytest.raises(ActionRefusedError, match=r"already confirmed by zhang\.wei"):
+        rig.engine.confirm(PRE, "op")
+
+
+def test_confirmation_of_an_acknowledged_prealarm_and_its_end() -> None:
+    rig = Rig()
+    rig.read(12.0)
+    rig.do("acknowledge", PRE, "op")
+    events = rig.do("confirm", PRE, "op")
+    assert events[0].payload["acknowledged_by_confirm"] is False
+    assert events[0].payload["note"] == ""
+    rig.read(3.0, after=1)                       # returns; the confirmation stays on record
+    assert rig.engine.alarm(PRE).formal
+    rig.read(12.0, after=1)                      # a new excursion needs a new check
+    a = rig.engine.alarm(PRE)
+    assert a.confirmation is None and not a.formal and a.state == AlarmState.UNACK_ACTIVE
+
+
+@pytest.mark.parametrize(("setup", "alarm", "message"), [
+    (lambda r: None, PRE, "not active \\(normal\\)"),
+    (lambda r: (r.read(12.0), r.read(3.0, after=1)), PRE, "not active \\(rtn_unack\\)"),
+    (lambda r: (r.read(12.0), r.do("shelve", PRE, "op", "drift", minutes=5)), PRE,
+     "shelved; it cannot be confirmed"),
+    (lambda r: r.read(30.0), A1, "already a formal alarm \\(alarm1\\)"),
+    (lambda r: r.do("comm_fault", GD), "GD-101:comm", "comm alarm; only a pre-alarm"),
+])
+def test_what_cannot_be_confirmed(setup: Callable[[Rig], object], alarm: str,
+                                  message: str) -> None:
+    rig = Rig()
+    setup(rig)
+    with pytest.raises(ActionRefusedError, match=message):
+        rig.engine.confirm(alarm, "op")
+    with pytest.raises(ActionRefusedError, match="who is required"):
+        rig.engine.confirm(alarm, " ")
+
+
+def test_confirmed_priority_follows_the_first_levels_priority_override() -> None:
+    settings = AlarmSettings(priority_overrides={A1: Priority.HIGH})
+    rig = Rig(settings=settings)
+    rig.read(12.0)
+    rig.do("confirm", PRE, "op")
+    assert rig.engine.alarm(PRE).priority == Priority.HIGH
+
+
+# --------------------------------------------------------------------------- whole links
+
+
+def line(n: int, link: str = "RS485-1") -> list[Gauge]:
+    return [gauge(f"GD-{200 + i}", link=link, address={"slave": i + 1, "register": 0})
+            for i in range(n)]
+
+
+def test_a_dead_link_is_one_alarm_and_its_gauges_comm_alarms_are_suppressed() -> None:
+    rig = Rig([*line(17), gauge("GD-900", link="RS485-2")])
+    rig.clock.advance(5)
+    events = rig.do("link_fault", "RS485-1", "no reading from any gauge for 5.0 s")
+    assert events[0].type == "alarm.link_fault" and events[0].source == "link:RS485-1"
+    assert events[0].payload["alarm"] == "RS485-1:link"
+    assert events[0].payload["kind"] == "link" and events[0].payload["gauge"] == "RS485-1"
+    assert events[0].payload["priority"] == "high"
+    assert [(e.type, e.payload["who"], e.payload["reason"]) for e in events[1:]] == [
+        ("alarm.suppressed", "link:RS485-1", "link RS485-1 is down")] * 17
+    for i in range(17):
+        rig.do("comm_fault", f"GD-{200 + i}", "link RS485-1 down")
+    announced = [a.id for a in rig.board.annunciated()]
+    assert announced == ["RS485-1:link"]
+    assert rig.engine.alarm("GD-205:comm").state == AlarmState.SUPPRESSED
+    assert rig.engine.alarm("GD-205:comm").active
+    assert rig.engine.alarm("GD-900:comm").state == AlarmState.NORMAL
+    assert rig.do("link_fault", "RS485-1") == []        # once
+    with pytest.raises(UnknownAlarmError, match="no link 'RS485-9'"):
+        rig.engine.link_fault("RS485-9")
+
+
+def test_link_back_releases_gauges_that_answer_and_later_announces_silent_ones() -> None:
+    rig = Rig(line(3), settings=AlarmSettings(link_release_s=30.0))
+    rig.do("link_fault", "RS485-1")
+    for i in range(3):
+        rig.do("comm_fault", f"GD-{200 + i}")
+    rig.clock.advance(10)
+    events = rig.do("link_restored", "RS485-1")
+    assert kinds(events) == [("alarm.link_restored", "RS485-1:link", "rtn_unack")]
+    rig.read(5.0, gid="GD-200")
+    assert rig.state("GD-200:comm") == AlarmState.NORMAL
+    rig.do("comm_restored", "GD-201")
+    assert rig.state("GD-201:comm") == AlarmState.NORMAL
+    assert rig.state("GD-202:comm") == AlarmState.SUPPRESSED   # still silent: held back …
+    assert rig.tick(after=29) == []
+    events = rig.tick(after=1)                                 # … until the release time
+    assert kinds(events) == [("alarm.unsuppressed", "GD-202:comm", "unack_active")]
+    assert rig.tick(after=60) == []
+    assert [a.id for a in rig.board.annunciated()] == ["RS485-1:link", "GD-202:comm"]
+
+
+def test_a_reading_proves_the_link_works() -> None:
+    rig = Rig(line(2))
+    rig.do("link_fault", "RS485-1")
+    rig.do("comm_fault", "GD-200")
+    events = rig.read(5.0, after=1, gid="GD-200")
+    assert [(e.type, e.payload["alarm"]) for e in events] == [
+        ("alarm.link_restored", "RS485-1:link"), ("alarm.unsuppressed", "GD-201:comm"),
+        ("alarm.comm_restored", "GD-200:comm"), ("alarm.unsuppressed", "GD-200:comm")]
+    assert rig.state("GD-200:comm") == AlarmState.NORMAL
+    assert rig.state("GD-201:comm") == AlarmState.NORMAL      # never faulted: released at once
+    assert rig.do("link_restored", "RS485-1") == []
+
+
+def test_a_gauge_faulted_before_its_link_went_down_is_held_back_too() -> None:
+    rig = Rig(line(2))
+    rig.do("comm_fault", "GD-200")
+    assert rig.state("GD-200:comm") == AlarmState.UNACK_ACTIVE
+    rig.do("link_fault", "RS485-1")
+    assert rig.state("GD-200:comm") == AlarmState.SUPPRESSED
+    assert [a.id for a in rig.board.annunciated()] == ["RS485-1:link"]
+
+
+def test_link_hold_does_not_end_a_suppression_by_design() -> None:
+    rig = Rig(line(1))
+    rig.do("suppress", "GD-200:comm", "unit shut down")
+    rig.do("link_fault", "RS485-1")
+    rig.read(5.0, after=1, gid="GD-200")
+    hold = rig.engine.alarm("GD-200:comm").suppression
+    assert hold is not None and hold.reason == "unit shut down"
+
+
+def test_resume_keeps_the_link_alarm_and_releases_held_gauges_in_time() -> None:
+    rig = Rig(line(2), settings=AlarmSettings(link_release_s=30.0))
+    rig.do("link_fault", "RS485-1")
+    rig.do("comm_fault", "GD-200")
+    rig.do("link_restored", "RS485-1")
+    board = AlarmBoard()
+    board.replay(rig.log)
+    clock = ScriptedClock(rig.clock.now() + timedelta(hours=1))
+    engine = AlarmEngine(line(2), clock, settings=rig.engine.settings)
+    assert engine.resume(board.alarms().values()) == []
+    assert engine.alarm("GD-200:comm").state == AlarmState.SUPPRESSED
+    clock.advance(30)
+    assert kinds(engine.tick()) == [("alarm.unsuppressed", "GD-200:comm", "unack_active")]
+
+
+def test_link_alarm_is_counted_as_one_alarm_in_the_load() -> None:
+    from commandcenter.core.alarm_kpi import alarm_load
+
+    rig = Rig(line(17))
+    rig.do("link_fault", "RS485-1")
+    for i in range(17):
+        rig.do("comm_fault", f"GD-{200 + i}")
+    load = alarm_load(rig.log, T0 - timedelta(minutes=1), T0 + timedelta(minutes=10))
+    assert load.total == 1 and load.floods == ()
+    assert [b.alarm for b in load.bad_actors] == ["RS485-1:link"]
+
+
+# --------------------------------------------------------------------------- gauges out of service
+
+
+def test_gauge_out_of_service_and_back() -> None:
+    rig = Rig()
+    rig.read(30.0)
+    rig.clock.advance(5)
+    events = rig.do("remove_gauge_from_service", GD, "tech.li", "calibration")
+    assert {e.type for e in events} == {"alarm.out_of_service"}
+    assert [e.payload["alarm"] for e in events] == rig.engine.alarm_ids(GD)
+    assert {(e.payload["who"], e.payload["reason"]) for e in events} == {
+        ("tech.li", "calibration")}
+    assert rig.engine.gauge_out_of_service(GD)
+    assert rig.board.annunciated() == []
+    with pytest.raises(ActionRefusedError, match="gauge GD-101 is already out of service"):
+        rig.engine.remove_gauge_from_service(GD, "op", "again")
+    with pytest.raises(ActionRefusedError, match="reason"):
+        rig.engine.remove_gauge_from_service("GD-102", "op", " ")
+    with pytest.raises(UnknownAlarmError, match="no gauge 'GD-999'"):
+        rig.engine.remove_gauge_from_service("GD-999", "op", "x")
+    events = rig.do("return_gauge_to_service", GD, "tech.li")
+    assert {e.type for e in events} == {"alarm.returned_to_service"}
+    assert not rig.engine.gauge_out_of_service(GD)
+    assert {a.id for a in rig.board.standing() if not a.acknowledged} == {PRE, A1}  # anew
+    with pytest.raises(ActionRefusedError, match="gauge GD-101 is not out of service"):
+        rig.engine.return_gauge_to_service(GD, "op")
+
+
+def test_gauge_out_of_service_takes_only_the_alarms_still_in_service() -> None:
+    rig = Rig()
+    rig.do("remove_from_service", A2, "op", "sensor head replaced")
+    events = rig.do("remove_gauge_from_service", GD, "op", "calibration")
+    assert A2 not in [e.payload["alarm"] for e in events]
+    assert len(events) == len(rig.engine.alarm_ids(GD)) - 1
