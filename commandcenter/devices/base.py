@@ -68,6 +68,22 @@ class ReadingSink(Protocol):
         ...
 
 
+class LinkStateSink(Protocol):
+    """Optional methods of a :class:`ReadingSink` that follows whole links.
+
+    A coordinator calls them, when the sink has them, as the link fails (before it faults the
+    link's gauges) and when it works again (before the first reading that proves it).
+    """
+
+    def link_fault(self, link_id: str, detail: str, ts: datetime) -> None:
+        """Note that a whole link is down: every gauge on it is blind."""
+        ...
+
+    def link_restored(self, link_id: str, ts: datetime) -> None:
+        """Note that a failed link works again."""
+        ...
+
+
 class ReadFailedError(DeviceError):
     """One read of one gauge (or group of gauges) failed; the link itself is still usable."""
 
@@ -302,6 +318,7 @@ class LinkCoordinator:
             self._failed = detail
             _LOGGER.warning("link %s (%s) failed: %s; retrying with backoff up to %g s",
                             self.link.id, self.endpoint, detail, self.backoff[1])
+            self._tell_link_state("link_fault", detail)
         else:
             self._failed = detail
             _LOGGER.debug("link %s still failing: %s", self.link.id, detail)
@@ -312,6 +329,13 @@ class LinkCoordinator:
         if self._failed is not None:
             self._failed = None
             _LOGGER.info("link %s (%s) recovered", self.link.id, self.endpoint)
+            self._tell_link_state("link_restored")
+
+    def _tell_link_state(self, name: str, *args: object) -> None:
+        """Tell a sink that follows whole links (see :class:`LinkStateSink`), if it does."""
+        method = getattr(self.sink, name, None)
+        if callable(method):
+            self._call_sink(method, self.link.id, *args, self.clock.now())
 
     def check_silence(self) -> None:
         """Fault every gauge without a good reading within :attr:`silence_limit_s`.

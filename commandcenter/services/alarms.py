@@ -20,7 +20,13 @@ there — the GUI thread under qasync):
    engine too, from the board's fold of them, so the engine and the board agree.
 
 The service also follows ``incident.*`` and ``drill.*`` events in the log: while an incident is
-open or a drill runs, every reading is kept at full rate in the history.
+open or a drill runs, every reading is kept at full rate in the history. When one opens, the
+lead-up is written at full rate too: the last ``lead_up`` (15 minutes by default) of every
+gauge's trend buffer, each reading once, however many incidents and drills overlap.
+
+A link whose coordinator reports it down as a whole (``link_fault``) raises ONE link alarm; the
+communication alarms of its gauges are suppressed by design meanwhile (see
+:meth:`~commandcenter.core.alarms.AlarmEngine.link_fault`).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
 
 from commandcenter.core.alarms import (
@@ -45,6 +51,7 @@ from commandcenter.core.alarms import (
     AlarmEngine,
     AlarmSettings,
     AlarmState,
+    link_alarm_id,
 )
 from commandcenter.core.clock import Clock
 from commandcenter.core.events import Event, JsonValue, RecordedEvent, format_ts
@@ -77,6 +84,9 @@ OPERATOR_EVENT_TYPES: Final = EVENT_TYPES - ACTIVATIONS - RETURNS - {REALARMED}
 
 TREND_CAPACITY: Final = 3600
 """Readings per gauge in the trend buffers: one hour at 1 Hz."""
+
+DEFAULT_LEAD_UP: Final = timedelta(minutes=15)
+"""How much of the time before an incident or drill is written at full rate when it opens."""
 
 PRUNE_EVERY: Final = timedelta(hours=6)
 """How often per-minute history older than its retention is deleted."""
@@ -122,6 +132,8 @@ def alarm_summary(alarm: Alarm) -> dict[str, JsonValue]:
     """Return one alarm as plain JSON data (for the CLI and exports)."""
     spec = alarm.spec
     shelving = alarm.shelving
+    hold = alarm.out_of_service or alarm.suppression
+    confirmation = alarm.confirmation
     return {
         "id": alarm.id,
         "gauge": alarm.gauge,
@@ -143,8 +155,13 @@ def alarm_summary(alarm: Alarm) -> dict[str, JsonValue]:
         "shelved_until": (format_ts(shelving.until) if shelving and shelving.until else None),
         "shelve_reason": shelving.reason if shelving else None,
         "one_shot": shelving.one_shot if shelving else None,
-        "plans": list(spec.plans),
-        "action": spec.action,
+        "held_by": hold.by if hold else None,
+        "hold_reason": hold.reason if hold else None,
+        "formal": alarm.formal,
+        "confirmed_by": confirmation.by if confirmation else None,
+        "confirm_note": confirmation.note if confirmation else None,
+        "plans": list(alarm.plans),
+        "action": alarm.action,
     }
 
 
@@ -181,7 +198,8 @@ class AlarmService:
     def __init__(self, services: Services, *, simulate: bool | None = None,
                  connect_gauges: bool = True, network_factory: NetworkFactory | None = None,
                  settings: AlarmSettings | None = None, tick_s: float = 1.0,
-                 poll_s: float = 1.0, retry_s: float = 1.0) -> None:
+                 poll_s: float = 1.0, retry_s: float = 1.0,
+                 lead_up: timedelta = DEFAULT_LEAD_UP) -> None:
         """Prepare the service (nothing runs before :meth:`start`).
 
         Args:
@@ -196,7 +214,11 @@ class AlarmService:
             tick_s: Seconds between ticks (delays, timed shelving, minute closing).
             poll_s: Seconds between looks at the log for events written by others.
             retry_s: Pause before appending again after the store failed.
+            lead_up: How much of the trend buffers to write at full rate when an incident
+                opens or a drill starts (at most the buffers' hour; zero turns it off).
         """
+        if lead_up < timedelta(0):
+            raise ValueError("lead_up must not be negative")
         self.services = services
         self.site: Site = services.site
         self.clock: Clock = services.clock
@@ -216,7 +238,11 @@ class AlarmService:
         self._minutes = MinuteAggregator()
         self._closed_minutes: list[MinuteStats] = []
         self._full_rate: list[StoredReading] = []
+        self._lead_up = lead_up
+        self._full_rate_until: dict[str, float] = {}
+        """Gauge → time (POSIX s) of the newest reading written at full rate."""
         self._live: dict[str, _Live] = {gid: _Live() for gid in self.site.gauges}
+        self._links = self.engine.links()
         self._open_incidents: set[str] = set()
         self._running_drills: set[str] = set()
         self._outbox: list[_Batch] = []
@@ -324,6 +350,8 @@ class AlarmService:
         self._closed_minutes.extend(self._minutes.add(gid, ts, value))
         if self.recording:
             self._full_rate.append(StoredReading(gid, ts, finite_or_none(value)))
+            self._full_rate_until[gid] = max(ts.timestamp(),
+                                             self._full_rate_until.get(gid, -math.inf))
         self._enqueue(self.engine.process(gid, value, ts))
 
     def comm_fault(self, gauge_id: str, detail: str, ts: datetime) -> None:
@@ -340,6 +368,26 @@ class AlarmService:
             return
         self._enqueue(self.engine.comm_restored(gauge_id, ts))
 
+    def link_fault(self, link_id: str, detail: str, ts: datetime) -> None:
+        """Note that a whole link is down: one link alarm, its gauges' comm alarms held back."""
+        if link_id not in self._links:
+            self._unknown_link(link_id)
+            return
+        self._enqueue(self.engine.link_fault(link_id, detail, ts))
+
+    def link_restored(self, link_id: str, ts: datetime) -> None:
+        """Note that a failed link works again: return its link alarm."""
+        if link_id not in self._links:
+            self._unknown_link(link_id)
+            return
+        self._enqueue(self.engine.link_restored(link_id, ts))
+
+    def _unknown_link(self, link_id: str) -> None:
+        if f"link {link_id}" not in self._warned:
+            self._warned.add(f"link {link_id}")
+            _LOGGER.warning("state of link %r, which no gauge of the site uses; ignored",
+                            link_id)
+
     def _unknown(self, gauge_id: str) -> None:
         if gauge_id not in self._warned:
             self._warned.add(gauge_id)
@@ -351,16 +399,16 @@ class AlarmService:
     def gauge_status(self, gauge_id: str) -> GaugeStatus:
         """Return the latest finite reading of ``gauge_id`` and whether it answers.
 
-        A gauge is available once it has answered since the service started and while its
-        communication alarm is not active.
+        A gauge is available once it has answered since the service started and while neither
+        its communication alarm nor its link's alarm is active.
 
         Raises:
             KeyError: The site has no such gauge.
         """
         live = self._live[gauge_id]
-        comm = self.engine.alarm(f"{gauge_id}:comm")
-        return GaugeStatus(gauge_id, live.value, live.ts,
-                           available=live.answered and not comm.active)
+        blind = self.engine.alarm(f"{gauge_id}:comm").active or self.engine.alarm(
+            link_alarm_id(self.site.gauges[gauge_id].link)).active
+        return GaugeStatus(gauge_id, live.value, live.ts, available=live.answered and not blind)
 
     async def acknowledge(self, alarm_id: str, who: str) -> None:
         """Acknowledge one alarm; returns once it is recorded and on the board.
@@ -397,6 +445,40 @@ class AlarmService:
         """Attach an operator comment."""
         self._require_running()
         await self._record(self.engine.comment(alarm_id, who, text))
+
+    async def confirm(self, alarm_id: str, who: str, note: str = "") -> None:
+        """Record that the post confirmed a pre-alarm: it becomes formal and offers plans.
+
+        Raises:
+            UnknownAlarmError: No such alarm.
+            ActionRefusedError: Not an active pre-alarm, or already confirmed.
+        """
+        self._require_running()
+        await self._record(self.engine.confirm(alarm_id, who, note))
+
+    async def remove_gauge_from_service(self, gauge_id: str, who: str, reason: str) -> None:
+        """Take every alarm of a gauge out of service (maintenance, calibration).
+
+        Raises:
+            UnknownAlarmError: No such gauge.
+            ActionRefusedError: No reason, or already out of service.
+        """
+        self._require_running()
+        await self._record(self.engine.remove_gauge_from_service(gauge_id, who, reason))
+
+    async def return_gauge_to_service(self, gauge_id: str, who: str) -> None:
+        """Return every alarm of a gauge to service (active conditions are announced anew).
+
+        Raises:
+            UnknownAlarmError: No such gauge.
+            ActionRefusedError: It is not out of service.
+        """
+        self._require_running()
+        await self._record(self.engine.return_gauge_to_service(gauge_id, who))
+
+    def gauge_out_of_service(self, gauge_id: str) -> bool:
+        """True while any alarm of the gauge is out of service (as the board has it)."""
+        return any(a.out_of_service is not None for a in self.board.of_gauge(gauge_id))
 
     async def remove_from_service(self, alarm_id: str, who: str, reason: str) -> None:
         """Take an alarm out of service (maintenance, calibration)."""
@@ -598,12 +680,40 @@ class AlarmService:
         """Follow incidents and drills (full-rate history while any is open)."""
         if ev.type == INCIDENT_ACTIVATED and ev.incident_id:
             self._open_incidents.add(ev.incident_id)
+            self._write_lead_up(ev.ts)
         elif ev.type == INCIDENT_CLOSED and ev.incident_id:
             self._open_incidents.discard(ev.incident_id)
         elif ev.type == DRILL_STARTED and ev.drill_id:
             self._running_drills.add(ev.drill_id)
+            self._write_lead_up(ev.ts)
         elif ev.type == DRILL_ENDED and ev.drill_id:
             self._running_drills.discard(ev.drill_id)
+
+    def _write_lead_up(self, opened: datetime) -> None:
+        """Queue the trend buffers' readings since ``opened - lead_up`` at full rate.
+
+        Readings already written at full rate (an incident was open already) are skipped, so
+        overlapping incidents and drills never write a reading twice. An old opening replayed
+        at start finds nothing in the buffers that old.
+        """
+        if self._lead_up <= timedelta(0) or self.clock.now() - opened > self._lead_up + \
+                timedelta(seconds=TREND_CAPACITY):
+            return
+        since = (opened - self._lead_up).timestamp()
+        for gid in self.trends.gauge_ids():
+            after = self._full_rate_until.get(gid, -math.inf)
+            t, v = self.trends.get(gid).snapshot(since)
+            keep = t > after
+            if not keep.any():
+                continue
+            t, v = t[keep], v[keep]
+            self._full_rate.extend(StoredReading(gid, _utc(float(x)), float(y))
+                                   for x, y in zip(t, v, strict=True))
+            self._full_rate_until[gid] = float(t.max())
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def standing_or_all(board: AlarmBoard, *, everything: bool) -> list[Alarm]:

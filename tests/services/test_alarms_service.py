@@ -316,7 +316,7 @@ def test_history_writes_one_row_per_gauge_per_minute(plant: Any) -> None:
 
 
 def test_full_rate_history_only_while_an_incident_is_open_or_a_drill_runs(plant: Any) -> None:
-    svc = make(plant)
+    svc = make(plant, lead_up=timedelta(0))
     other = plant.open_log()
 
     async def append(event: Event) -> None:
@@ -387,3 +387,172 @@ def test_simulated_gauge_driven_into_alarm_through_the_gauge_network(plant: Any)
     assert svc.board.alarm(A2).state == AlarmState.UNACK_ACTIVE  # type: ignore[union-attr]
     assert svc.gauge_status(OX).value is not None
     assert not [e for e in alarm_events(svc) if e.type == "alarm.comm_fault"]
+
+
+def test_lead_up_of_an_incident_is_written_at_full_rate_once(plant: Any) -> None:
+    svc = make(plant, lead_up=timedelta(minutes=15))
+    other = plant.open_log()
+
+    async def append(event: Event) -> None:
+        await asyncio.to_thread(other.append, event)
+        await svc.settle()
+
+    async def scenario() -> None:
+        await svc.start()
+        for i in range(1, 1201):                 # 20 minutes at 1 Hz, OX every 10 s
+            feed(svc, GD, 1.0 + i % 7)
+            if i % 10 == 0:
+                svc.reading(Reading(OX, 20.9, svc.clock.now()))
+        await append(Event(INCIDENT_ACTIVATED, "operator:zhang.wei", {"plan": "PLAN-GAS-L1"},
+                           incident_id="INC-1"))
+        feed(svc, GD, 9.0)                       # live, at full rate
+        for _ in range(59):
+            feed(svc, GD, 2.0)
+        # A second incident and a drill opened meanwhile add nothing already written.
+        await append(Event(INCIDENT_ACTIVATED, "operator:li.na", {}, incident_id="INC-2"))
+        await append(Event(DRILL_STARTED, "drill:blind-01", {}, drill_id="DR-1"))
+        feed(svc, GD, 3.0)
+        svc.tick()
+        await svc.stop()
+
+    run(scenario)
+    rows = svc.history.readings(GD, T0, T0 + timedelta(hours=1))
+    times = [r.ts for r in rows]
+    assert len(times) == len(set(times)), "no reading is written twice"
+    opened = T0 + timedelta(seconds=1200)
+    assert times[0] == opened - timedelta(minutes=15)
+    assert times[-1] == opened + timedelta(seconds=61)
+    assert len(rows) == 15 * 60 + 1 + 61
+    assert [r.value for r in rows[:3]] == [1.0 + i % 7 for i in (300, 301, 302)]
+    ox = svc.history.readings(OX, T0, T0 + timedelta(hours=1))
+    assert [r.ts - T0 for r in ox][:2] == [timedelta(seconds=300), timedelta(seconds=310)]
+    assert len(ox) == 91
+
+
+def test_an_old_opening_replayed_at_start_writes_no_lead_up(plant: Any) -> None:
+    log = plant.open_log()
+    log.append(Event(INCIDENT_ACTIVATED, "operator:zhang.wei", {}, incident_id="INC-7"))
+    log.append(Event(INCIDENT_CLOSED, "operator:zhang.wei", {}, incident_id="INC-7"))
+    plant.clock.advance(3600 * 5)
+    svc = make(plant)
+
+    async def scenario() -> None:
+        await svc.start()
+        feed(svc, OX, 20.9)
+        await svc.stop()
+
+    run(scenario)
+    assert svc.history.readings(None, T0, T0 + timedelta(1)) == []
+
+
+def test_lead_up_must_not_be_negative(plant: Any) -> None:
+    with pytest.raises(ValueError, match="lead_up must not be negative"):
+        make(plant, lead_up=timedelta(minutes=-1))
+
+
+def test_confirm_and_gauge_out_of_service_through_the_desk(plant: Any) -> None:
+    svc = make(plant)
+
+    async def scenario() -> None:
+        await svc.start()
+        feed(svc, GD, 12.0)
+        await svc.settle()
+        await svc.confirm(PRE, "zhang.wei", "gas smelt at the pump")
+        pre = svc.board.alarm(PRE)
+        assert pre is not None and pre.formal and pre.plans == ("PLAN-GAS-L1",)
+        assert pre.state == AlarmState.ACK_ACTIVE
+        with pytest.raises(ActionRefusedError, match=r"already confirmed by zhang\.wei"):
+            await svc.confirm(PRE, "li.na")
+        await svc.remove_gauge_from_service(OX, "tech.wu", "sensor replaced")
+        assert svc.gauge_out_of_service(OX) and not svc.gauge_out_of_service(GD)
+        with pytest.raises(ActionRefusedError, match="already out of service"):
+            await svc.remove_gauge_from_service(OX, "tech.wu", "again")
+        with pytest.raises(UnknownAlarmError, match="no gauge 'XX-1'"):
+            await svc.return_gauge_to_service("XX-1", "tech.wu")
+        await svc.return_gauge_to_service(OX, "tech.wu")
+        assert not svc.gauge_out_of_service(OX)
+        await svc.stop()
+
+    run(scenario)
+    ops = [(e.type, e.payload["alarm"]) for e in alarm_events(svc)
+           if e.source.startswith("operator:")]
+    assert ops[0] == ("alarm.confirmed", PRE)
+    assert [t for t, _ in ops[1:]] == ["alarm.out_of_service"] * 3 + \
+        ["alarm.returned_to_service"] * 3
+    from commandcenter.services.alarms import alarm_summary
+
+    summary = alarm_summary(svc.board.alarm(PRE))  # type: ignore[arg-type]
+    assert (summary["formal"], summary["confirmed_by"], summary["confirm_note"],
+            summary["plans"], summary["action"]) == (True, "zhang.wei", "gas smelt at the pump",
+                                                     ["PLAN-GAS-L1"], "respond")
+
+
+def test_a_dead_link_raises_one_alarm_through_the_sink(plant: Any) -> None:
+    svc = make(plant)
+
+    async def scenario() -> None:
+        await svc.start()
+        feed(svc, GD, 5.0)
+        feed(svc, OX, 20.9)
+        ts = svc.clock.advance(5)
+        svc.link_fault("RS485-1", "no reading from any gauge for 2.5 s", ts)
+        svc.comm_fault(GD, "link RS485-1 down", ts)
+        svc.comm_fault(OX, "link RS485-1 down", ts)
+        svc.link_fault("RS485-9", "not on this site", ts)     # ignored, logged once
+        await svc.settle()
+        assert [a.id for a in svc.board.annunciated()] == ["RS485-1:link"]
+        assert not svc.gauge_status(GD).available and not svc.gauge_status(OX).available
+        ts = svc.clock.advance(5)
+        svc.link_restored("RS485-1", ts)
+        svc.comm_restored(GD, ts)
+        feed(svc, GD, 5.0, after=0)
+        await svc.settle()
+        assert svc.gauge_status(GD).available and not svc.gauge_status(OX).available
+        assert svc.board.alarm(f"{OX}:comm").state == AlarmState.SUPPRESSED  # type: ignore
+        await svc.stop()
+
+    run(scenario)
+
+
+def test_a_simulated_dead_line_is_one_link_alarm_not_one_per_gauge(plant: Any) -> None:
+    svc = make(plant, connect_gauges=True, simulate=True, tick_s=0.2)
+
+    async def scenario() -> None:
+        await svc.start()
+        assert svc.network is not None
+        simulator = svc.network.simulator  # type: ignore[attr-defined]
+        for _ in range(40):
+            svc.clock.advance(0.05)
+            await asyncio.sleep(0.05)
+        simulator.fail("RS485-1")
+        link = None
+        for _ in range(400):  # the links poll every 1 s; the line is lost within three polls
+            svc.clock.advance(0.05)
+            await asyncio.sleep(0.05)
+            link = svc.board.alarm("RS485-1:link")
+            comm = [svc.board.alarm(f"{g}:comm") for g in (GD, OX)]
+            if link is not None and link.active and all(c is not None and c.active
+                                                          for c in comm):
+                break
+        await svc.settle()
+        assert link is not None and link.state == AlarmState.UNACK_ACTIVE
+        assert [a.id for a in svc.board.annunciated()] == ["RS485-1:link"]
+        simulator.restore("RS485-1")
+        for _ in range(400):
+            svc.clock.advance(0.05)
+            await asyncio.sleep(0.05)
+            if svc.board.standing() and all(not a.active for a in svc.board.standing()) \
+                    and svc.board.alarm(f"{OX}:comm").state == AlarmState.NORMAL:  # type: ignore
+                break
+        await svc.settle()
+        await svc.stop()
+
+    run(scenario)
+    events = alarm_events(svc)
+    announced = [e.payload["alarm"] for e in events if e.payload["state_after"] == "unack_active"]
+    assert announced == ["RS485-1:link"]
+    assert [e.type for e in events if e.payload["alarm"] == "RS485-1:link"] == [
+        "alarm.link_fault", "alarm.link_restored"]
+    assert {e.payload["alarm"] for e in events if e.type == "alarm.suppressed"} == {
+        f"{GD}:comm", f"{OX}:comm"}
+    assert svc.board.alarm(f"{GD}:comm").state == AlarmState.NORMAL  # type: ignore[union-attr]
