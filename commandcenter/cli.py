@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the desktop application")
     gui.add_argument("--wall", action="store_true", help="open the wall-display layout")
-    gui.add_argument("--screen", type=int, metavar="N", help="monitor for the wall display, counted from 0 "
-                     "(default: the wall_screen setting; a missing monitor falls back to 0)")
+    gui.add_argument("--screen", type=int, metavar="N",
+                     help="monitor for the wall display, counted from 0 (default: the "
+                          "wall_screen setting; a missing monitor falls back to 0)")
 
     site = sub.add_parser("site", help="check and describe site data")
     site_sub = site.add_subparsers(dest="site_command", required=True, metavar="SUBCOMMAND")
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver = ev_sub.add_parser("verify", help="check the hash chain; exit 1 at a broken link")
     ver.add_argument("--json", action="store_true", help="print JSON")
     tail = ev_sub.add_parser("tail", help="print the most recent events")
-    tail.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
+    tail.add_argument("-n", type=_count, default=20, metavar="N", help="how many (default 20)")
     tail.add_argument("--json", action="store_true", help="print JSON lines")
 
     shot = sub.add_parser("screenshot", help="render a view offscreen to a PNG file")
@@ -185,6 +186,17 @@ def _print_stats(stats: dict[str, Any]) -> None:
         print(f"  {stats['problems']} item(s) skipped — run `commandcenter site validate`")
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _events(args: argparse.Namespace, settings: Settings) -> int:
     from commandcenter.app import open_event_log
     from commandcenter.core.clock import SystemClock
@@ -194,16 +206,22 @@ def _events(args: argparse.Namespace, settings: Settings) -> int:
         if args.events_command == "verify":
             total = log.count()
             broken = log.verify()
+            head = log.head()
             if args.json:
                 print(json.dumps({"ok": broken is None, "events": total,
                                   "first_broken_seq": broken.seq if broken else None,
-                                  "reason": broken.reason if broken else None}))
+                                  "reason": broken.reason if broken else None,
+                                  "head": {"seq": head[0], "hash": head[1]} if head else None}))
             elif broken is None:
                 print(f"event log verified: {total} events, hash chain intact")
+                if head is not None:  # to note down outside the database, e.g. in a shift log
+                    print(f"head: seq {head[0]} hash {head[1]}")
             else:
                 print(f"event log BROKEN at seq {broken.seq}: {broken.reason}")
             return EXIT_OK if broken is None else EXIT_FAILED
-        events = log.tail(max(0, args.n))
+        events = log.tail(args.n)
+        if not events and not args.json:
+            print("the event log is empty", file=sys.stderr)
         for e in events:
             if args.json:
                 print(json.dumps(e.as_dict(), ensure_ascii=False))

@@ -44,6 +44,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     select,
     text,
@@ -85,6 +86,15 @@ events_table: Final = Table(
     Column("hash", String(64), nullable=False),
 )
 """The ``events`` table as created by migration ``0001``."""
+
+chain_head_table: Final = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""One row (``id`` 1): the seq and hash of the last event, updated with every batch (``0003``)."""
 
 _APPEND_LOCK_KEY: Final = 0x636D_6463_6576_6C67  # "cmdcevlg": one chain writer at a time (PG)
 _COLUMNS: Final = tuple(events_table.c)
@@ -242,6 +252,8 @@ class EventLog:
         self._ts_param = events_table.c.ts.type.dialect_impl(dialect).bind_processor(dialect)
         self._head_stmt = (select(events_table.c.seq, events_table.c.hash, events_table.c.ts)
                            .order_by(events_table.c.seq.desc()).limit(1))
+        self._move_head_stmt = (chain_head_table.update().where(chain_head_table.c.id == 1)
+                                .values(seq=bindparam("seq"), hash=bindparam("hash")))
         try:
             if migrate:
                 database.migrate(self._engine)
@@ -388,6 +400,12 @@ class EventLog:
                     # Driver-level executemany: the rows are plain tuples in column order, so
                     # SQLAlchemy's per-row parameter processing stays off the hot path.
                     conn.exec_driver_sql(self._insert_sql, prepared.rows)
+                    last = prepared.new_head()
+                    moved = conn.execute(self._move_head_stmt,
+                                         {"seq": last.seq, "hash": last.hash}).rowcount
+                    if moved != 1:  # the head row was removed: write it again
+                        conn.execute(chain_head_table.insert().values(
+                            id=1, seq=last.seq, hash=last.hash))
         except Exception as err:  # every failure must reach the callers, never kill the writer
             self._head = None
             refused = {id(req): bad for req, bad in prepared.rejected} if prepared else {}
@@ -532,10 +550,48 @@ class EventLog:
                     unreadable.append(ChainBreak(row.seq, f"payload is not valid JSON ({err})"))
                     return
 
-        broken = verify_chain(events())
+        last: list[RecordedEvent] = []
+
+        def tracked() -> Iterator[RecordedEvent]:
+            for ev in events():
+                last[:] = [ev]
+                yield ev
+
+        broken = verify_chain(tracked())
         if broken is not None:
             return broken
-        return unreadable[0] if unreadable else None
+        if unreadable:
+            return unreadable[0]
+        return self._check_head(last[0] if last else None)
+
+    def head(self) -> tuple[int, str] | None:
+        """Return the recorded chain head (seq and hash of the last append), if there is one.
+
+        Raises:
+            StorageError: The database cannot be read.
+        """
+        rows = self._fetch(select(chain_head_table.c.seq, chain_head_table.c.hash)
+                           .where(chain_head_table.c.id == 1), "read the chain head")
+        return (int(rows[0].seq), str(rows[0].hash)) if rows else None
+
+    def _check_head(self, last: RecordedEvent | None) -> ChainBreak | None:
+        """Compare the last event of a verified chain with the head written by the appends."""
+        seq, digest = (0, GENESIS_HASH) if last is None else (last.seq, last.hash)
+        head = self.head()
+        if head is None:
+            return ChainBreak(seq + 1, "the chain head record is missing (it was deleted)")
+        head_seq, head_hash = head
+        if head_seq > seq:
+            missing = (f"event {head_seq} is" if head_seq == seq + 1
+                       else f"events {seq + 1}-{head_seq} are")
+            return ChainBreak(seq + 1, f"{missing} missing at the end of the log "
+                                       f"(the chain head records seq {head_seq})")
+        if head_seq < seq:
+            return ChainBreak(head_seq + 1, f"events after seq {head_seq} were added without "
+                                            "moving the chain head (written by another program)")
+        if head_hash != digest:
+            return ChainBreak(seq, "the last event does not match the chain head's hash")
+        return None
 
     def _rows(self, after_seq: int, conditions: list[ColumnElement[bool]],
               limit: int | None) -> Iterator[Row[Any]]:

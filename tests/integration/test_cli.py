@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from commandcenter.core.clock import SystemClock
-from commandcenter.core.events import Event
-from commandcenter.storage.eventlog import EventLog
+from commandcenter.core.events import Event, canonical_payload
+from commandcenter.storage.eventlog import EventLog, events_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,8 +114,25 @@ def test_events_tail_and_verify(db: str, tmp_path: Path) -> None:
     r = cc("events", "verify", db=db)
     assert r.returncode == 0, r.stdout
     assert "5 events, hash chain intact" in r.stdout
+    with EventLog(db, SystemClock(), migrate=False) as log:
+        head = log.tail(1)[0]
+    assert f"head: seq 5 hash {head.hash}" in r.stdout
 
     path = tmp_path / "cc.db"
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM events WHERE seq = 5")
+    con.commit()
+    con.close()
+    r = cc("events", "verify", db=db)
+    assert r.returncode == 1
+    assert r.stdout.strip() == ("event log BROKEN at seq 5: event 5 is missing at the end of "
+                                "the log (the chain head records seq 5)")
+    with EventLog(db, SystemClock(), migrate=False) as log, log.engine.begin() as conn:
+        conn.execute(events_table.insert().values(
+            seq=5, id=head.id, ts=head.ts, type=head.type, source=head.source,
+            payload=canonical_payload(head.payload), prev_hash=head.prev_hash, hash=head.hash))
+    assert cc("events", "verify", db=db).returncode == 0
+
     con = sqlite3.connect(path)
     con.execute("UPDATE events SET payload = ? WHERE seq = 3", ('{"n":99,"text":"巡检"}',))
     con.commit()
@@ -124,6 +141,15 @@ def test_events_tail_and_verify(db: str, tmp_path: Path) -> None:
     assert r.returncode == 1
     out = json.loads(r.stdout)
     assert out["ok"] is False and out["first_broken_seq"] == 3
+
+
+def test_events_tail_refuses_a_count_below_one_and_says_when_empty(db: str) -> None:
+    r = cc("events", "tail", "-n", "-3", db=db)
+    assert r.returncode == 2 and "argument -n: must be at least 1, not -3" in r.stderr
+    r = cc("events", "tail", "-n", "many", db=db)
+    assert r.returncode == 2 and "argument -n: not a whole number: 'many'" in r.stderr
+    r = cc("events", "tail", db=db)
+    assert r.returncode == 0 and r.stdout == "" and "the event log is empty" in r.stderr
 
 
 def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -212,11 +238,16 @@ sys.exit(main(["gui", *sys.argv[1:]]))
 """
 
 
+def gui_closed_after_start(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the GUI offscreen and close its window four seconds after it starts."""
+    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([sys.executable, "-c", CLOSE_AFTER_START, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
 @pytest.mark.parametrize("args", [[], ["--wall"]])
 def test_closing_the_window_stops_the_runtime_then_quits(args: list[str], db: str) -> None:
-    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
-    r = subprocess.run([sys.executable, "-c", CLOSE_AFTER_START, "--db", db, *args], cwd=REPO,
-                       env=env, capture_output=True, text=True, timeout=120)
+    r = gui_closed_after_start("--db", db, *args)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr and "ERROR" not in r.stderr, r.stderr
     assert "alarm service stopped" in r.stderr  # the runtime stopped before the loop ended
@@ -226,10 +257,7 @@ def test_closing_the_window_stops_the_runtime_then_quits(args: list[str], db: st
 
 
 def test_wall_on_a_missing_monitor_falls_back_to_the_first(db: str) -> None:
-    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
-    r = subprocess.run([sys.executable, "-c", CLOSE_AFTER_START, "--db", db, "--wall",
-                        "--screen", "5"], cwd=REPO, env=env, capture_output=True, text=True,
-                       timeout=120)
+    r = gui_closed_after_start("--db", db, "--wall", "--screen", "5")
     assert r.returncode == 0, r.stderr
     assert "wall display: no screen 5; this machine has 1" in r.stderr
     assert "showing it on monitor 0 instead" in r.stderr and "Traceback" not in r.stderr

@@ -18,7 +18,13 @@ import pytest
 from sqlalchemy import Engine, text
 
 from commandcenter.core.clock import ScriptedClock
-from commandcenter.core.events import Event, RecordedEvent, canonical_payload, chain_hash
+from commandcenter.core.events import (
+    ChainBreak,
+    Event,
+    RecordedEvent,
+    canonical_payload,
+    chain_hash,
+)
 from commandcenter.storage.eventlog import EventLog, events_table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -239,6 +245,41 @@ class Scenarios:
         brk = log.verify()
         assert brk is not None and brk.seq == 2 and "not valid JSON" in brk.reason
         run("UPDATE events SET payload = :p WHERE seq = 2", p='{"n":2}')
+
+        # Events cut off the end leave an intact chain; the head written with every append
+        # still names the last event.
+        run("DELETE FROM events WHERE seq >= 9")
+        brk = log.verify()
+        assert brk == ChainBreak(9, "events 9-10 are missing at the end of the log "
+                                    "(the chain head records seq 10)")
+        _insert_row(engine, recorded[8])
+        brk = log.verify()
+        assert brk == ChainBreak(10, "event 10 is missing at the end of the log "
+                                     "(the chain head records seq 10)")
+        _insert_row(engine, recorded[9])
+        assert log.verify() is None
+
+        # A correctly chained event added by another program, which does not move the head.
+        extra_hash = chain_hash(seq=11, id="e" * 32, ts=recorded[-1].ts, type="test.tick",
+                                source="intruder", payload_json="{}", incident_id=None,
+                                drill_id=None, prev_hash=recorded[-1].hash)
+        _insert_row(engine, RecordedEvent(seq=11, id="e" * 32, ts=recorded[-1].ts,
+                                          type="test.tick", source="intruder", payload={},
+                                          incident_id=None, drill_id=None,
+                                          prev_hash=recorded[-1].hash, hash=extra_hash))
+        brk = log.verify()
+        assert brk is not None and brk.seq == 11 and "without moving the chain head" in brk.reason
+        run("DELETE FROM events WHERE seq = 11")
+
+        # The head itself deleted, or pointing at another hash.
+        run("DELETE FROM chain_head")
+        brk = log.verify()
+        assert brk is not None and brk.seq == 11 and "chain head record is missing" in brk.reason
+        run("INSERT INTO chain_head (id, seq, hash) VALUES (1, 10, :h)", h="c" * 64)
+        brk = log.verify()
+        assert brk == ChainBreak(10, "the last event does not match the chain head's hash")
+        run("UPDATE chain_head SET hash = :h", h=recorded[-1].hash)
+        assert log.head() == (10, recorded[-1].hash)
 
         assert log.verify() is None
         assert list(log.read()) == recorded
