@@ -151,7 +151,8 @@ def run_gui(settings: Settings, *, wall: bool = False, screen: int | None = None
     from commandcenter.ui.i18n import set_language
 
     setup_logging(settings)
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("Command Center")
     app.setOrganizationName("commandcenter")
     crash.install()
