@@ -1,4 +1,6 @@
-"""``commandcenter alarms`` — list, acknowledge and shelve alarms, and show the alarm load.
+"""``commandcenter alarms`` — act on alarms and gauges, and show the alarm load.
+
+List, acknowledge, confirm and shelve alarms; take gauges out of service and back.
 
 Works with or without a running service: the log is replayed into an alarm board, an alarm
 engine takes the board's state, the action's events are appended to the log. A running service
@@ -22,10 +24,18 @@ from commandcenter.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+MAX_KPI_HOURS = 24.0 * 366 * 10
+"""The longest window ``alarms kpi --hours`` accepts (ten years)."""
+
+
+class _EmptyWho(ValueError):
+    """``--who`` was given but empty."""
+
 
 def register(sub: Any) -> None:
     """Add ``alarms`` and its subcommands to the CLI."""
-    p = sub.add_parser("alarms", help="list, acknowledge and shelve alarms; alarm load figures")
+    p = sub.add_parser("alarms", help="list, acknowledge, confirm and shelve alarms; gauges "
+                       "out of service; alarm load figures")
     alarms = p.add_subparsers(dest="alarms_command", required=True, metavar="SUBCOMMAND")
 
     ls = alarms.add_parser("list", help="standing alarms (active, unacknowledged, shelved …)")
@@ -37,6 +47,24 @@ def register(sub: Any) -> None:
     ack.add_argument("alarm_id", metavar="ID", help="alarm id, e.g. GD-110-01:high:alarm1")
     ack.add_argument("--who", default=None, help="who acknowledges (default: the OS user)")
     ack.set_defaults(handler=run_ack)
+
+    cf = alarms.add_parser("confirm", help="the post confirmed a pre-alarm on site: make it "
+                           "a formal alarm that offers the matching plans")
+    cf.add_argument("alarm_id", metavar="ID", help="pre-alarm id, e.g. GD-110-01:high:prealarm")
+    cf.add_argument("--note", default="", help="what the post found (recorded)")
+    cf.add_argument("--who", default=None, help="who confirms (default: the OS user)")
+    cf.set_defaults(handler=run_confirm)
+
+    oos = alarms.add_parser("oos", help="take every alarm of a gauge out of service")
+    oos.add_argument("gauge_id", metavar="GAUGE", help="gauge id, e.g. GD-110-01")
+    oos.add_argument("--reason", required=True, help="why (maintenance, calibration …)")
+    oos.add_argument("--who", default=None, help="who (default: the OS user)")
+    oos.set_defaults(handler=run_oos)
+
+    back = alarms.add_parser("return", help="return a gauge's alarms to service")
+    back.add_argument("gauge_id", metavar="GAUGE", help="gauge id")
+    back.add_argument("--who", default=None, help="who (default: the OS user)")
+    back.set_defaults(handler=run_return)
 
     sh = alarms.add_parser("shelve", help="shelve an alarm for some minutes, or one-shot")
     sh.add_argument("alarm_id", metavar="ID", help="alarm id")
@@ -56,7 +84,9 @@ def register(sub: Any) -> None:
 
 
 def _who(name: str | None) -> str:
-    if name and name.strip():
+    if name is not None:
+        if not name.strip():
+            raise _EmptyWho
         return name.strip()
     try:
         return getpass.getuser()
@@ -111,6 +141,11 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
             if s["shelved_by"]:
                 until = s["shelved_until"] or "returns to normal"
                 note = f"shelved by {s['shelved_by']} until {until}: {s['shelve_reason']}"
+            elif s["held_by"]:
+                note = f"{s['state'].replace('_', ' ')} by {s['held_by']}: {s['hold_reason']}"
+            elif s["confirmed_by"]:
+                note = f"confirmed by {s['confirmed_by']}: formal, offers " \
+                       f"{', '.join(str(p) for p in s['plans']) or 'no plan'}"
             elif s["acked_by"] and s["acknowledged"]:
                 note = f"acknowledged by {s['acked_by']}"
             print(f"{s['id']:<30} {s['state']:<14} {s['priority']:<6} {value:<14} {since:<27} "
@@ -118,39 +153,78 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _act(settings: Settings, alarm_id: str, action: str, call: Any) -> int:
+def _act(settings: Settings, target: str, action: str, call: Any, *,
+         who: str | None, gauge: bool = False, then: Any = None) -> int:
     from commandcenter.core.alarms import ActionRefusedError, UnknownAlarmError
 
+    try:
+        name = _who(who)
+    except _EmptyWho:
+        print("commandcenter: --who must not be empty (leave it out to act as the OS user)",
+              file=sys.stderr)
+        return EXIT_USAGE
     with _desk(settings) as desk:
         try:
-            events = call(desk.engine)
+            events = call(desk.engine, name)
         except UnknownAlarmError:
-            print(f"commandcenter: no alarm {alarm_id!r} (see `commandcenter alarms list --all`)",
-                  file=sys.stderr)
+            if gauge:
+                print(f"commandcenter: no gauge {target!r} on the site (see `commandcenter site "
+                      "stats`)", file=sys.stderr)
+            else:
+                print(f"commandcenter: no alarm {target!r} (see `commandcenter alarms list "
+                      "--all`)", file=sys.stderr)
             return EXIT_FAILED
         except ActionRefusedError as err:
-            print(f"commandcenter: cannot {action} {alarm_id}: {err}", file=sys.stderr)
+            print(f"commandcenter: cannot {action} {target}: {err}", file=sys.stderr)
             return EXIT_FAILED
         recorded = desk.svc.event_log.append_many(events)
-    for ev in recorded:
-        print(f"{ev.seq}  {ev.type}  {ev.payload['alarm']}  "
-              f"{ev.payload['state_before']} → {ev.payload['state_after']}")
+        for ev in recorded:
+            print(f"{ev.seq}  {ev.type}  {ev.payload['alarm']}  "
+                  f"{ev.payload['state_before']} → {ev.payload['state_after']}")
+        if then is not None:
+            then(desk)
     return EXIT_OK
 
 
 def run_ack(args: argparse.Namespace, settings: Settings) -> int:
     """Acknowledge one alarm."""
-    who = _who(args.who)
     return _act(settings, args.alarm_id, "acknowledge",
-                lambda engine: engine.acknowledge(args.alarm_id, who))
+                lambda engine, who: engine.acknowledge(args.alarm_id, who), who=args.who)
+
+
+def run_confirm(args: argparse.Namespace, settings: Settings) -> int:
+    """Record that the post confirmed a pre-alarm; print the plans it offers now."""
+    def plans(desk: _Desk) -> None:
+        offered = [p for p in desk.engine.alarm(args.alarm_id).plans if p in desk.svc.site.plans]
+        print(f"formal alarm now; suggested plans: {', '.join(offered)}" if offered
+              else "formal alarm now; no plan of the site matches it")
+
+    return _act(settings, args.alarm_id, "confirm",
+                lambda engine, who: engine.confirm(args.alarm_id, who, args.note),
+                who=args.who, then=plans)
+
+
+def run_oos(args: argparse.Namespace, settings: Settings) -> int:
+    """Take every alarm of a gauge out of service."""
+    return _act(settings, args.gauge_id, "take out of service",
+                lambda engine, who: engine.remove_gauge_from_service(args.gauge_id, who,
+                                                                     args.reason),
+                who=args.who, gauge=True)
+
+
+def run_return(args: argparse.Namespace, settings: Settings) -> int:
+    """Return a gauge's alarms to service."""
+    return _act(settings, args.gauge_id, "return to service",
+                lambda engine, who: engine.return_gauge_to_service(args.gauge_id, who),
+                who=args.who, gauge=True)
 
 
 def run_shelve(args: argparse.Namespace, settings: Settings) -> int:
     """Shelve one alarm for some minutes, or one-shot."""
-    who = _who(args.who)
     minutes = None if args.one_shot else args.minutes
     return _act(settings, args.alarm_id, "shelve",
-                lambda engine: engine.shelve(args.alarm_id, who, args.reason, minutes))
+                lambda engine, who: engine.shelve(args.alarm_id, who, args.reason, minutes),
+                who=args.who)
 
 
 def run_kpi(args: argparse.Namespace, settings: Settings) -> int:
@@ -159,8 +233,9 @@ def run_kpi(args: argparse.Namespace, settings: Settings) -> int:
     from commandcenter.core.alarm_kpi import alarm_load
     from commandcenter.core.clock import SystemClock
 
-    if not (args.hours > 0):
-        print("commandcenter: --hours must be positive", file=sys.stderr)
+    if not (0 < args.hours <= MAX_KPI_HOURS):  # also refuses nan and inf
+        print(f"commandcenter: --hours must be more than 0 and at most {MAX_KPI_HOURS:g} "
+              f"(ten years), not {args.hours:g}", file=sys.stderr)
         return EXIT_USAGE
     clock = SystemClock()
     log = open_event_log(settings, clock)

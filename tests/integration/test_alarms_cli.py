@@ -147,6 +147,81 @@ def test_kpi_counts_announced_alarms(db: str) -> None:
     assert bad.returncode == 2 and "--hours" in bad.stderr
 
 
+@pytest.mark.parametrize("hours", ["1e9", "inf", "-inf", "nan", "-1", "87841"])
+def test_kpi_refuses_windows_that_are_not_a_sensible_number_of_hours(db: str,
+                                                                    hours: str) -> None:
+    r = cc("alarms", "kpi", f"--hours={hours}", db=db)
+    assert r.returncode == 2, r.stdout
+    assert "commandcenter: --hours must be more than 0 and at most 87840 (ten years)" \
+        in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_confirm_makes_a_prealarm_formal_and_names_its_plans(db: str) -> None:
+    r = cc("alarms", "confirm", PRE, "--note", "gas smelt at pump P-3", "--who", "zhang.wei",
+           db=db)
+    assert r.returncode == 0, r.stderr
+    assert "alarm.confirmed" in r.stdout and "unack_active → ack_active" in r.stdout
+    assert "formal alarm now; suggested plans: PLAN-GAS-L1, PLAN-GAS-L2" in r.stdout
+    last = events(db)[-1]
+    assert (last["type"], last["source"]) == ("alarm.confirmed", "operator:zhang.wei")
+    assert last["payload"]["note"] == "gas smelt at pump P-3"
+    rows = {row["id"]: row for row in json.loads(cc("alarms", "list", "--json", db=db).stdout)}
+    assert rows[PRE]["formal"] is True and rows[PRE]["confirmed_by"] == "zhang.wei"
+    assert rows[PRE]["plans"] == ["PLAN-GAS-L1", "PLAN-GAS-L2"]
+    assert "confirmed by zhang.wei: formal, offers PLAN-GAS-L1" in cc("alarms", "list",
+                                                                     db=db).stdout
+    again = cc("alarms", "confirm", PRE, db=db)
+    assert again.returncode == 1
+    assert f"commandcenter: cannot confirm {PRE}: {PRE} was already confirmed by zhang.wei" \
+        in again.stderr
+    formal = cc("alarms", "confirm", A1, db=db)
+    assert formal.returncode == 1 and "already a formal alarm (alarm1)" in formal.stderr
+
+
+def test_gauge_out_of_service_and_back(db: str) -> None:
+    r = cc("alarms", "oos", GAS, "--reason", "detector head replaced", "--who", "tech.wu",
+           db=db)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("alarm.out_of_service") == 5   # three limits, comm, bad value
+    rows = {row["id"]: row for row in json.loads(cc("alarms", "list", "--json", db=db).stdout)}
+    assert rows[A1]["state"] == "out_of_service" and rows[A1]["held_by"] == "tech.wu"
+    assert rows[A1]["hold_reason"] == "detector head replaced"
+    assert "out of service by tech.wu: detector head replaced" in cc("alarms", "list",
+                                                                     db=db).stdout
+    again = cc("alarms", "oos", GAS, "--reason", "x", db=db)
+    assert again.returncode == 1 and "already out of service" in again.stderr
+    assert cc("alarms", "oos", GAS, db=db).returncode == 2           # a reason is required
+    unknown = cc("alarms", "oos", "GD-999", "--reason", "x", db=db)
+    assert unknown.returncode == 1 and "no gauge 'GD-999' on the site" in unknown.stderr
+    back = cc("alarms", "return", GAS, "--who", "tech.wu", db=db)
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.count("alarm.returned_to_service") == 5
+    rows = {row["id"]: row for row in json.loads(cc("alarms", "list", "--json", db=db).stdout)}
+    assert rows[A1]["state"] == "unack_active"            # still active: announced anew
+    again = cc("alarms", "return", GAS, db=db)
+    assert again.returncode == 1 and "is not out of service" in again.stderr
+
+
+@pytest.mark.parametrize("command", [["ack", A1], ["confirm", PRE], ["oos", GAS, "--reason", "x"],
+                                     ["return", GAS], ["shelve", A1, "--minutes", "5",
+                                                       "--reason", "x"]])
+def test_an_empty_who_is_refused(db: str, command: list[str]) -> None:
+    before = len(events(db))
+    r = cc("alarms", *command, "--who", "  ", db=db)
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("commandcenter: --who must not be empty (leave it out to act "
+                                "as the OS user)")
+    assert len(events(db)) == before
+
+
+def test_acknowledging_a_normal_alarm_says_there_is_nothing_to_acknowledge(db: str) -> None:
+    r = cc("alarms", "ack", f"{GAS}:high:alarm2", db=db)
+    assert r.returncode == 1
+    assert r.stderr.strip() == (f"commandcenter: cannot acknowledge {GAS}:high:alarm2: "
+                                f"{GAS}:high:alarm2 is normal: there is nothing to acknowledge")
+
+
 def test_serve_ingests_simulated_gauges_and_raises_alarms(tmp_path: Path, watch_tail) -> None:
     """`commandcenter serve` on a copy of the demo site whose O2-410-01 high limit is 20 %VOL:
     the simulated detector reads about 20.9 %VOL, so it alarms as soon as it is read."""
