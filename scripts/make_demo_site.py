@@ -1211,6 +1211,7 @@ GIVEN_F = [("丽娟", "Lijuan"), ("秀英", "Xiuying"), ("晓燕", "Xiaoyan"), (
 
 DEPT = {
     "group": text("东海化工集团 安全环保部", "Donghai Chemical Group — HSE department"),
+    "group_exec": text("东海化工集团 总经理办公室", "Donghai Chemical Group — executive office"),
     "mgmt": text("厂部", "Plant management"),
     "hse": text("安全环保部", "HSE department"),
     "prod": text("生产技术部（调度中心）", "Production & technology (dispatch centre)"),
@@ -1235,7 +1236,8 @@ DAY_STAFF: list[tuple[str, str, str, list[str], list[str], int]] = [
     ("集团应急值班员", "Group emergency duty officer", "group", ["group_duty_officer"],
      ["sms", "phone", "wecom", "email"], 2),
     ("厂长", "Plant manager", "mgmt", ["plant_commander"], ["phone", "sms", "wecom", "email"], 1),
-    ("生产副厂长", "Deputy plant manager, production", "mgmt", ["deputy_commander"],
+    ("生产副厂长", "Deputy plant manager, production", "mgmt",
+     ["deputy_commander", "plant_commander"],
      ["sms", "phone", "wecom", "email"], 1),
     ("安全总监", "Safety director", "mgmt", ["deputy_commander", "safety_manager"],
      ["sms", "phone", "wecom", "email"], 1),
@@ -1289,6 +1291,17 @@ DAY_STAFF: list[tuple[str, str, str, list[str], list[str], int]] = [
     ("环境监测分析员", "Environmental analyst", "qc", ["environmental_monitor"],
      ["sms", "phone", "email"], 1),
 ]
+
+# Appended after the crews (so the ids and names above stay as they are): a second holder for
+# the roles that have only one, so that nobody's absence leaves a plan's top role empty.
+DEPUTIES: list[tuple[str, str, str, list[str], list[str]]] = [
+    ("集团总经理", "Group general manager", "group_exec", ["group_emergency_director"],
+     ["phone", "sms", "email"]),
+]
+
+KEY_ROLES = ("group_emergency_director", "plant_commander", "deputy_commander",
+             "site_commander", "safety_manager", "workshop_director")
+"""Roles every plan relies on: each must have at least two holders."""
 
 CREW: list[tuple[str, str, str, list[str], list[str]]] = [
     ("值班长", "Shift leader", "prod", ["shift_leader", "site_commander"], ["sms", "phone", "pa"]),
@@ -1355,6 +1368,9 @@ def build_roster(rng: random.Random) -> dict[str, Any]:
         for title_zh, title_en, dept, roles, channels in CREW:
             female = "control_room_operator" in roles and rng.random() < 0.5
             person(title_zh, title_en, dept, roles, channels, crew, female)
+    for title_zh, title_en, dept, roles_held, channels in DEPUTIES:
+        person(title_zh, title_en, dept, roles_held, channels, "day", False,
+               group=dept.startswith("group"))
     roles = []
     for rid, zh, en, group in ROLES:
         r: dict[str, Any] = {"id": rid, "name": text(zh, en)}
@@ -1365,6 +1381,9 @@ def build_roster(rng: random.Random) -> dict[str, Any]:
     missing = [r[0] for r in ROLES if r[0] not in held]
     if missing:
         raise ValueError(f"roles nobody holds: {missing}")
+    single = [rid for rid in KEY_ROLES if sum(rid in p["roles"] for p in people) < 2]
+    if single:
+        raise ValueError(f"key roles with fewer than two holders: {single}")
     for rid in ("shift_leader", "control_room_operator", "field_operator", "fire_brigade",
                 "security_guard", "site_commander"):
         crews = {p["shift"] for p in people if rid in p["roles"]}

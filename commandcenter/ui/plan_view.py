@@ -142,8 +142,9 @@ class PlanDocument:
 
     def _people(self, role_id: str) -> str:
         people = self._site.people_with_role(role_id)
-        if not people:
-            return self._muted(escape(tr("plan.nobody", self._lang)))
+        if not people:  # a plan must never silently call nobody: shown as a fault
+            return (f'<b style="color:{level_colour("L4").fill};">'
+                    f'{escape(tr("plan.nobody", self._lang))}</b>')
         lines = []
         for p in people:
             # Names and numbers never break inside; the line may wrap between them.
@@ -157,8 +158,9 @@ class PlanDocument:
         for r in plan.roles:
             role = self._site.roles.get(r.role)
             name = f"<b>{escape(self.role_name(r.role))}</b>"
-            if role and role.group:
-                name += f"<br>{self._small(escape(role.group.get(self._lang)))}"
+            group = role.group.get(self._lang) if role and role.group else ""
+            if group and group != self.role_name(r.role):
+                name += f"<br>{self._small(escape(group))}"
             rows.append([name, escape(r.duty.get(self._lang)), self._people(r.role)])
         return self._table(["plan.col.role", "plan.col.duty", "plan.col.people"], rows,
                            [18, 38, 44])
