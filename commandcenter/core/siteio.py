@@ -414,6 +414,7 @@ def _load_geometry(root: Path, site: Site, c: _Collector,
     if src is None:
         return
     c.loaded.add(src.rel)
+    boundary_loc: tuple[_Source, Loc] | None = None
     for i, layer, props, geom in _features(src, c):
         loc: Loc = ("features", i)
         ploc = (*loc, "properties")
@@ -434,6 +435,7 @@ def _load_geometry(root: Path, site: Site, c: _Collector,
                                                   "one")
                 else:
                     site.boundary = b
+                    boundary_loc = (src, loc)
         elif layer == "building":
             bld = _validate(Building, src, ploc, data, c, kind="building", moved=moved)
             if bld is not None:
@@ -444,9 +446,14 @@ def _load_geometry(root: Path, site: Site, c: _Collector,
                 _keep(z, src, ploc, c, site.zones, site.files, "zone", origin)
     for bid, bld in list(site.buildings.items()):
         if bld.zone is not None and bld.zone not in site.zones:
+            # A zone only groups buildings; losing it must not take the building (and the
+            # resources, gauges and drills placed in it) off the map.
             s, loc = origin[f"building:{bid}"]
-            c.add(s, (*loc, "zone"), c.unknown("zone", bld.zone))
-            _drop(c, "building", site.buildings, bid)
+            c.add(s, (*loc, "zone"), f"{c.unknown('zone', bld.zone)}; the building is loaded "
+                                     "without a zone")
+            site.buildings[bid] = bld.model_copy(update={"zone": None})
+    if boundary_loc is not None:
+        _check_boundary(site, c, *boundary_loc)
     _check_places(site, c, origin, kind="building", items=site.buildings,
                   where=lambda b: [(lat, lon) for lon, lat in b.outline[0]])
 
@@ -660,8 +667,10 @@ def _plan_refs_ok(plan: Plan, src: _Source, site: Site, c: _Collector) -> bool:
             c.add(src, loc, c.unknown("role", role))
             ok = False
         elif not site.people_with_role(role):
-            c.add(src, loc, f"no one on the roster holds role {role!r}")
-            ok = False
+            # The roster changes (people leave, a phone number is mistyped): the plan is still
+            # the plant's guidance and must stay usable, so it loads and this role stays empty.
+            c.add(src, loc, f"no one on the roster holds role {role!r}; the plan is loaded, "
+                            "but no one is called in this role")
 
     plan_roles = {r.role for r in plan.roles}
     for i, r in enumerate(plan.roles):
@@ -709,6 +718,34 @@ def _load_drills(root: Path, site: Site, c: _Collector,
 
 
 _GEOJSON_KINDS = ("building", "node")
+
+
+def _check_boundary(site: Site, c: _Collector, src: _Source, loc: Loc) -> None:
+    """Leave out a boundary that lies away from most of the buildings.
+
+    Everything else is checked against the boundary, so a misplaced boundary (a typo in a
+    digit, swapped coordinates) must be caught here, not reported as every building, node and
+    gauge lying outside the site.
+    """
+    if site.boundary is None or not site.buildings:
+        return
+    ring = site.boundary.outline[0]
+    south, north = min(p[1] for p in ring), max(p[1] for p in ring)
+    west, east = min(p[0] for p in ring), max(p[0] for p in ring)
+    limit = site.info.max_offsite_m if site.info else 2000.0
+    offsets = []
+    for bld in site.buildings.values():
+        lon, lat = bld.outline[0][0]
+        offsets.append(distance_m((lat, lon), (min(max(lat, south), north),
+                                               min(max(lon, west), east))))
+    away = sorted(off for off in offsets if off > limit)
+    if len(away) * 2 <= len(offsets):
+        return
+    c.add(src, (*loc, "geometry", "coordinates"),
+          f"the boundary lies {away[len(away) // 2] / 1000:.1f} km from {len(away)} of the "
+          f"{len(offsets)} buildings (GeoJSON positions are [lon, lat]); the site is loaded "
+          "without a boundary")
+    site.boundary = None
 
 
 def _check_places(site: Site, c: _Collector, origin: dict[str, tuple[_Source, Loc]], *,

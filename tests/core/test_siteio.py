@@ -20,6 +20,7 @@ L1 = "plans/gas-l1.yaml"
 L2 = "plans/gas-l2.yaml"
 DRILL = "drills/gas-leak.yaml"
 UNKNOWN_FIELD = "unknown field (check the spelling; see the folder's README)"
+EMPTY = "the plan is loaded, but no one is called in this role"
 
 
 def _drill_lost_gd101(site: SiteFiles) -> str:
@@ -248,18 +249,16 @@ def test_geojson_line_map_survives_a_malformed_feature(site: SiteFiles) -> None:
         f"{GEO}:3: features[1]: expected a GeoJSON Feature",
         f"{GEO}:{line}: features[5].properties.occupancy: Input should be a valid integer, "
         f"unable to parse string as an integer",
-        # The buildings in the process zone lost their zone; they are left out, and so is the
-        # drill that plays in one, and the gauge inside one.
-        f"{GEO}:5: features[3].properties.zone: unknown zone 'Z-PROC'",
-        f"{GEO}:6: features[4].properties.zone: unknown zone 'Z-PROC'",
+        # The buildings in the process zone lost their zone; they load without one, so what
+        # stands in them (a gauge, a drill's location) still loads.
+        f"{GEO}:5: features[3].properties.zone: unknown zone 'Z-PROC'; the building is loaded "
+        f"without a zone",
+        f"{GEO}:6: features[4].properties.zone: unknown zone 'Z-PROC'; the building is loaded "
+        f"without a zone",
         f"{RES}:15: resources[1].building: building 'CR-1' did not load (see the problem "
         f"reported for it)",
-        f"{GAU}:26: gauges[0].building: building 'U-100' did not load (see the problem reported "
-        f"for it)",
         f"{GAU}:53: gauges[2].building: building 'CR-1' did not load (see the problem reported "
         f"for it)",
-        f"{DRILL}:6: location: building 'U-100' did not load (see the problem reported for it)",
-        _drill_lost_gd101(site),
     ]
 
 
@@ -383,6 +382,19 @@ def test_boundary_wrong_type(site: SiteFiles) -> None:
     ]
 
 
+def test_boundary_far_from_the_buildings_is_left_out_not_everything_else(
+        site: SiteFiles) -> None:
+    site.edit_feature(GEO, "fence", lambda f: f["geometry"].update(
+        coordinates=[[[lon + 0.5, lat] for lon, lat in f["geometry"]["coordinates"][0]]]))
+    s = site.load()
+    assert [str(p) for p in s.problems] == [
+        f"{GEO}:2: features[0].geometry.coordinates: the boundary lies 47.6 km from 3 of the 3 "
+        f"buildings (GeoJSON positions are [lon, lat]); the site is loaded without a boundary",
+    ]
+    assert s.boundary is None
+    _full_site_present(s)
+
+
 def test_second_boundary(site: SiteFiles, feature: Any) -> None:
     line = site.add_feature(GEO, feature({"layer": "boundary", "id": "fence2",
                                           "name": {"zh": "二期"}}, "Polygon",
@@ -401,14 +413,37 @@ def test_zone_unknown_kind(site: SiteFiles) -> None:
         f"{GEO}:4: features[2].properties.kind: Input should be 'process_area', 'storage_area', "
         f"'admin_area', 'utility_area', 'logistics_area' or 'restricted'",
         f"{GEO}:7: features[5].properties.zone: zone 'Z-ADMIN' did not load (see the problem "
-        f"reported for it)",
-        f"{RES}:{site.line(RES, 'building: CR-1')}: resources[1].building: building 'CR-1' did "
-        f"not load (see the problem reported for it)",
-        f"{GAU}:{site.line(GAU, 'building: CR-1')}: gauges[2].building: building 'CR-1' did not "
-        f"load (see the problem reported for it)",
+        f"reported for it); the building is loaded without a zone",
     ]
-    _full_site_present(s, but=("zone:Z-ADMIN", "building:CR-1", "resource:SCBA-01",
-                               "gauge:O2-301"))
+    _full_site_present(s, but=("zone:Z-ADMIN",))
+    assert s.buildings["CR-1"].zone is None
+
+
+def test_zone_duplicate_id_names_the_first(site: SiteFiles) -> None:
+    site.edit_feature(GEO, "Z-ADMIN", lambda f: f["properties"].update(id="Z-PROC"))
+    s = site.load()
+    assert [str(p) for p in s.problems] == [
+        f"{GEO}:4: features[2].properties.id: duplicate zone id 'Z-PROC' (first defined at "
+        f"{GEO}:3)",
+        f"{GEO}:7: features[5].properties.zone: unknown zone 'Z-ADMIN'; the building is loaded "
+        f"without a zone",
+    ]
+    assert set(s.zones) == {"Z-PROC"} and s.zones["Z-PROC"].kind.value == "process_area"
+
+
+def test_zone_swapped_coordinates(site: SiteFiles) -> None:
+    site.edit_feature(GEO, "Z-PROC", lambda f: f["geometry"].update(
+        coordinates=[[[lat, lon] for lon, lat in f["geometry"]["coordinates"][0]]]))
+    s = site.load()
+    assert [str(p) for p in s.problems] == [
+        f"{GEO}:3: features[1].geometry.coordinates: latitude 121.295 is outside -90..90 "
+        f"(GeoJSON positions are [lon, lat])",
+        f"{GEO}:5: features[3].properties.zone: zone 'Z-PROC' did not load (see the problem "
+        f"reported for it); the building is loaded without a zone",
+        f"{GEO}:6: features[4].properties.zone: zone 'Z-PROC' did not load (see the problem "
+        f"reported for it); the building is loaded without a zone",
+    ]
+    _full_site_present(s, but=("zone:Z-PROC",))
 
 
 def test_zone_missing_id(site: SiteFiles) -> None:
@@ -416,16 +451,19 @@ def test_zone_missing_id(site: SiteFiles) -> None:
     problems = site.problems()
     assert problems[0] == f"{GEO}:3: features[1].properties.id: required field is missing"
     # The buildings in that zone now name an unknown zone.
-    assert problems[1] == f"{GEO}:5: features[3].properties.zone: unknown zone 'Z-PROC'"
+    assert problems[1] == (f"{GEO}:5: features[3].properties.zone: unknown zone 'Z-PROC'; the "
+                           f"building is loaded without a zone")
 
 
 def test_building_unknown_zone(site: SiteFiles) -> None:
     line = site.edit_feature(GEO, "TF-200", lambda f: f["properties"].update(zone="Z-TANKS"))
     s = site.load()
     assert [str(p) for p in s.problems] == [
-        f"{GEO}:{line}: features[4].properties.zone: unknown zone 'Z-TANKS'",
+        f"{GEO}:{line}: features[4].properties.zone: unknown zone 'Z-TANKS'; the building is "
+        f"loaded without a zone",
     ]
-    _full_site_present(s, but=("building:TF-200",))
+    _full_site_present(s)
+    assert s.buildings["TF-200"].zone is None
 
 
 def test_building_entrance_node_missing(site: SiteFiles) -> None:
@@ -814,6 +852,19 @@ def test_link_duplicate_id(site: SiteFiles) -> None:
                            f"'SIM' (first defined at {GAU}:3)")
 
 
+def test_link_wrong_type(site: SiteFiles) -> None:
+    site.edit(GAU, "    baudrate: 9600\n", "    baudrate: fast\n")
+    s = site.load()
+    assert [str(p) for p in s.problems] == [
+        f"{GAU}:{site.line(GAU, 'baudrate: fast')}: links[1].baudrate: Input should be a valid "
+        f"integer, unable to parse string as an integer",
+        f"{GAU}:{site.line(GAU, 'link: RS485-1')}: gauges[0].link: link 'RS485-1' did not load "
+        f"(see the problem reported for it)",
+        _drill_lost_gd101(site),
+    ]
+    _full_site_present(s, but=("link:RS485-1", "gauge:GD-101", "drill:D-GAS-1"))
+
+
 def test_link_unknown_field(site: SiteFiles) -> None:
     site.edit(GAU, "    poll_s: 1\n", "    poll: 1\n")
     problems = site.problems()
@@ -1008,23 +1059,22 @@ def test_gauges_file_without_links_section(site: SiteFiles) -> None:
 
 
 def test_shift_missing_hours(site: SiteFiles) -> None:
-    """One slip in the roster cascades: the person on that shift was the only commander."""
+    """One slip in the roster leaves a role empty, but never takes a plan away."""
     site.edit(ROS, "    hours: 08:00–17:00\n", "")
     s = site.load()
+    empty = "no one on the roster holds role 'commander'; the plan is loaded, but no one is " \
+            "called in this role"
     assert [str(p) for p in s.problems] == [
         f"{ROS}:{site.line(ROS, 'id: DAY')}: shifts[1].hours: required field is missing",
         f"{ROS}:{site.line(ROS, 'shift: DAY')}: people[0].shift: shift 'DAY' did not load (see "
         f"the problem reported for it)",
-        f"{L1}:{site.line(L1, 'escalate_to_roles')}: notification[0].escalate_to_roles[0]: no "
-        f"one on the roster holds role 'commander'",
-        f"{L2}:{site.line(L2, '  - role: commander')}: roles[0].role: no one on the roster holds "
-        f"role 'commander'",
-        f"{L2}:{site.line(L2, 'roles: [commander')}: notification[0].roles[0]: no one on the "
-        f"roster holds role 'commander'",
-        f"{DRILL}:5: plan: plan 'P-GAS-L1' did not load (see the problem reported for it)",
+        f"{L1}:{site.line(L1, 'escalate_to_roles')}: notification[0].escalate_to_roles[0]: "
+        f"{empty}",
+        f"{L2}:{site.line(L2, '  - role: commander')}: roles[0].role: {empty}",
+        f"{L2}:{site.line(L2, 'roles: [commander')}: notification[0].roles[0]: {empty}",
     ]
     assert "p-zhang" not in s.people
-    assert s.plans == {}
+    assert set(s.plans) == {"P-GAS-L1", "P-GAS-L2"} and set(s.drills) == {"D-GAS-1"}
 
 
 def test_shift_wrong_type(site: SiteFiles) -> None:
@@ -1042,6 +1092,29 @@ def test_role_duplicate_id(site: SiteFiles) -> None:
                            f"defined at {ROS}:{site.line(ROS, '      zh: 值班长') - 2})")
 
 
+def test_role_wrong_type(site: SiteFiles) -> None:
+    site.edit(ROS, "  - id: operator\n    name:\n      zh: 中控室操作员\n",
+              "  - id: operator\n    name: 中控室操作员\n")
+    problems = site.problems()
+    assert problems[:3] == [
+        f"{ROS}:{site.line(ROS, 'name: 中控室操作员')}: roles[2].name: Input should be a valid "
+        f"dictionary or instance of Text",
+        f"{ROS}:{site.line(ROS, 'roles: [operator')}: people[2].roles[0]: role 'operator' did "
+        f"not load (see the problem reported for it)",
+        f"{L1}:{site.line(L1, '  - role: operator')}: roles[1].role: role 'operator' did not "
+        f"load (see the problem reported for it)",
+    ]
+
+
+def test_shift_duplicate_id(site: SiteFiles) -> None:
+    site.edit(ROS, "  - id: DAY\n", "  - id: A\n")
+    problems = site.problems()
+    assert problems[:2] == [
+        f"{ROS}:7: shifts[1].id: duplicate shift id 'A' (first defined at {ROS}:3)",
+        f"{ROS}:{site.line(ROS, 'shift: DAY')}: people[0].shift: unknown shift 'DAY'",
+    ]
+
+
 def test_role_missing_name(site: SiteFiles) -> None:
     site.edit(ROS, "  - id: operator\n    name:\n      zh: 中控室操作员\n", "  - id: operator\n")
     problems = site.problems()
@@ -1057,7 +1130,8 @@ def test_person_unknown_role(site: SiteFiles) -> None:
                            f"role 'firefighter'")
     # p-wang was the only operator and fire-fighter: both plans lose those roles' holders.
     assert f"{L1}:{site.line(L1, '  - role: operator')}: roles[1].role: no one on the roster " \
-           f"holds role 'operator'" in problems
+           f"holds role 'operator'; the plan is loaded, but no one is called in this role" \
+           in problems
     assert "p-wang" not in s.people
     assert set(s.people) == {"p-zhang", "p-li"}
 
@@ -1096,6 +1170,37 @@ def test_person_unknown_channel(site: SiteFiles) -> None:
                                   f"Input should be 'sms', 'wecom',")
 
 
+def test_person_duplicate_id_names_the_first(site: SiteFiles) -> None:
+    site.edit(ROS, "  - id: p-li\n", "  - id: p-zhang\n")
+    s = site.load()
+    problems = [str(p) for p in s.problems]
+    second = site.line(ROS, "    name: 李娜") - 1
+    assert problems == [
+        f"{ROS}:{second}: people[1].id: duplicate person id 'p-zhang' (first defined at "
+        f"{ROS}:{site.line(ROS, 'name: 张伟') - 1})",
+        # p-li was the only shift leader: the plan keeps its role, with nobody to call.
+        f"{L1}:{site.line(L1, '  - role: shift_leader')}: roles[0].role: no one on the roster "
+        f"holds role 'shift_leader'; {EMPTY}",
+        f"{L1}:{site.line(L1, 'roles: [shift_leader')}: notification[0].roles[0]: no one on the "
+        f"roster holds role 'shift_leader'; {EMPTY}",
+    ]
+    assert s.people["p-zhang"].name == "张伟" and set(s.plans) == {"P-GAS-L1", "P-GAS-L2"}
+
+
+def test_person_missing_name(site: SiteFiles) -> None:
+    site.edit(ROS, "    name: 李娜\n", "")
+    problems = site.problems()
+    assert problems[0] == (f"{ROS}:{site.line(ROS, 'id: p-li')}: people[1].name: required "
+                           f"field is missing")
+
+
+def test_person_wrong_type(site: SiteFiles) -> None:
+    site.edit(ROS, "    roles: [shift_leader]\n", "    roles: shift_leader\n")
+    problems = site.problems()
+    assert problems[0] == (f"{ROS}:{site.line(ROS, 'roles: shift_leader')}: people[1].roles: "
+                           f"Input should be a valid tuple")
+
+
 def test_person_unknown_field(site: SiteFiles) -> None:
     site.edit(ROS, "    name_en: Zhang Wei\n", "    english_name: Zhang Wei\n")
     s = site.load()
@@ -1122,12 +1227,10 @@ def test_plan_role_nobody_holds(site: SiteFiles) -> None:
     s = site.load()
     assert [str(p) for p in s.problems] == [
         f"{L2}:{site.line(L2, 'role: medic')}: roles[1].role: no one on the roster holds role "
-        f"'medic'",
-        f"{L1}:{site.line(L1, 'escalates_to')}: escalates_to: plan 'P-GAS-L2' did not load (see "
-        f"the problem reported for it); the plan is loaded without this escalation",
+        f"'medic'; the plan is loaded, but no one is called in this role",
     ]
-    assert set(s.plans) == {"P-GAS-L1"}
-    assert s.plans["P-GAS-L1"].escalates_to is None
+    assert set(s.plans) == {"P-GAS-L1", "P-GAS-L2"}
+    assert s.plans["P-GAS-L1"].escalates_to == "P-GAS-L2"
     assert set(s.drills) == {"D-GAS-1"}
 
 
@@ -1347,6 +1450,16 @@ def test_drill_unknown_field(site: SiteFiles) -> None:
     site.edit(DRILL, "    value: 30\n", "    valeu: 30\n")
     problems = site.problems()
     assert f"{DRILL}:{site.line(DRILL, 'valeu')}: injects[0].valeu: {UNKNOWN_FIELD}" in problems
+
+
+def test_drill_duplicate_id_across_files(site: SiteFiles) -> None:
+    site.set("drills/zz-gas-leak-copy.yaml", site.texts[DRILL])
+    s = site.load()
+    assert [str(p) for p in s.problems] == [
+        f"drills/zz-gas-leak-copy.yaml:{site.line(DRILL, 'id: D-GAS-1')}: id: duplicate drill id "
+        f"'D-GAS-1' (first defined at {DRILL}:{site.line(DRILL, 'id: D-GAS-1')})",
+    ]
+    assert set(s.drills) == {"D-GAS-1"}
 
 
 def test_drill_wrong_schema_version(site: SiteFiles) -> None:
