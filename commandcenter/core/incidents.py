@@ -44,8 +44,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.events import Event, JsonValue, RecordedEvent
+from commandcenter.core.geodesy import distance_m
 from commandcenter.core.signals import Signal
-from commandcenter.core.site import Person, Plan, PlanLevel, Site
+from commandcenter.core.site import Building, Person, Plan, PlanLevel, Site
 from commandcenter.errors import CommandCenterError
 
 INCIDENT_ACTIVATED = "incident.activated"
@@ -221,7 +222,7 @@ class StagePlan:
         plan: The plan the stage belongs to.
         order: The stage's place in the notification order (1 first).
         roles: Roles the stage calls.
-        need_acks: Acknowledgements needed from them …
+        need_acks: Acknowledgements needed from them in all …
         ack_within_min: … within this many minutes, else the stage escalates.
         escalate_to_roles: Who is told when the stage misses its deadline.
         message: The stage's message as ``{"zh": …, "en": …}`` (plan title if the plan has none).
@@ -231,6 +232,8 @@ class StagePlan:
             when someone declines or the deadline passes (sequenced contacts).
         notes: What the operator should know (a role nobody on shift holds, a role nobody
             holds at all).
+        need_by_role: Role → acknowledgements needed from the people called for it; empty
+            when any of the stage's roles count (then ``need_acks`` of them are needed).
     """
 
     plan: str
@@ -243,6 +246,7 @@ class StagePlan:
     contacts: tuple[Contact, ...]
     first: int
     notes: tuple[str, ...] = ()
+    need_by_role: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def called_first(self) -> tuple[Contact, ...]:
@@ -256,7 +260,7 @@ class StagePlan:
                 "escalate_to_roles": list(self.escalate_to_roles),
                 "message": dict(self.message),
                 "contacts": [c.to_payload() for c in self.contacts], "first": self.first,
-                "notes": list(self.notes)}
+                "notes": list(self.notes), "need_by_role": dict(self.need_by_role)}
 
     @classmethod
     def from_payload(cls, data: Mapping[str, JsonValue]) -> StagePlan:
@@ -268,7 +272,9 @@ class StagePlan:
                    escalate_to_roles=tuple(str(r) for r in data["escalate_to_roles"]),
                    message={str(k): str(v) for k, v in data["message"].items()},
                    contacts=tuple(Contact.from_payload(c) for c in data["contacts"]),
-                   first=int(data["first"]), notes=tuple(str(n) for n in data["notes"]))
+                   first=int(data["first"]), notes=tuple(str(n) for n in data["notes"]),
+                   need_by_role={str(k): int(v) for k, v in
+                                 (data.get("need_by_role") or {}).items()})
 
 
 def plan_stages(site: Site, plan: Plan, schedule: ShiftSchedule, at: datetime,
@@ -280,7 +286,8 @@ def plan_stages(site: Site, plan: Plan, schedule: ShiftSchedule, at: datetime,
     Where nobody holding a role is on shift, the first holder is called at once and the other
     holders are kept as the next contacts (and a note says so). A person is called only once
     per plan, in the first stage that names one of their roles. At least ``need_acks`` people
-    are called at once where the stage has that many.
+    are called at once where the stage has that many, and at least as many holders of a role
+    as the stage needs acknowledgements from that role.
     """
     seen: set[str] = set()
     out: list[StagePlan] = []
@@ -296,24 +303,107 @@ def plan_stages(site: Site, plan: Plan, schedule: ShiftSchedule, at: datetime,
                 if not site.people_with_role(role):
                     notes.append(f"nobody on the roster holds role {role!r}")
                 continue
+            want = max(stage.need_by_role.get(role, 1), 1)
             if on:
-                picked, rest = on, off
+                extra = max(want - len(on), 0)
+                picked, rest = on + off[:extra], off[extra:]
             else:
-                picked, rest = off[:1], off[1:]
+                picked, rest = off[:want], off[want:]
                 notes.append(f"nobody holding role {role!r} is on shift; calling "
-                             f"{off[0].name} ({off[0].person}) off shift")
+                             f"{', '.join(f'{c.name} ({c.person})' for c in picked)} "
+                             "off shift")
             now_calls.extend(picked)
             later.extend(rest)
             seen.update(c.person for c in (*picked, *rest))
         contacts = tuple(now_calls + later)
-        first = min(len(contacts), max(len(now_calls), stage.need_acks))
+        first = min(len(contacts), max(len(now_calls), stage.total_acks))
         message = stage.message or plan.title
         out.append(StagePlan(
-            plan=plan.id, order=stage.order, roles=stage.roles, need_acks=stage.need_acks,
+            plan=plan.id, order=stage.order, roles=stage.roles, need_acks=stage.total_acks,
             ack_within_min=stage.ack_within_min, escalate_to_roles=stage.escalate_to_roles,
             message={"zh": message.zh, "en": message.en or message.zh}, contacts=contacts,
-            first=first, notes=tuple(notes)))
+            first=first, notes=tuple(notes), need_by_role=stage.need_by_role))
     return out
+
+
+# --------------------------------------------------------------------------- places
+
+
+NEAR_BUILDING_M = 300.0
+"""A map point within this distance of a building is described as near it."""
+
+
+def _inside(point: tuple[float, float], ring: Sequence[Sequence[float]]) -> bool:
+    """Return whether ``(lat, lon)`` lies inside a GeoJSON ``[lon, lat]`` ring."""
+    lat, lon = point
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, [*ring[1:], ring[0]], strict=True):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def building_centre(b: Building) -> tuple[float, float]:
+    """Return the middle of a building's outline as ``(lat, lon)``."""
+    ring = b.outline[0]
+    pts = ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else ring
+    return (sum(p[1] for p in pts) / len(pts), sum(p[0] for p in pts) / len(pts))
+
+
+def nearest_building(site: Site, point: tuple[float, float]) -> tuple[Building, float] | None:
+    """Return the building nearest to ``(lat, lon)`` and its distance in metres (0 inside)."""
+    best: tuple[Building, float] | None = None
+    for b in site.buildings.values():
+        d = 0.0 if _inside(point, b.outline[0]) else distance_m(point, building_centre(b))
+        if best is None or d < best[1]:
+            best = (b, d)
+    return best
+
+
+def point_problem(site: Site, point: tuple[float, float]) -> str | None:
+    """Return why ``(lat, lon)`` cannot be an incident's place on this site, or ``None``.
+
+    A point must be a valid coordinate within the site's ``max_offsite_m`` of its bounds.
+    """
+    lat, lon = point
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+            and -180 <= lon <= 180):
+        return f"{lat}, {lon} is not a valid latitude, longitude"
+    bounds = site.bounds()
+    if bounds is None:
+        return None
+    (south, west), (north, east) = bounds
+    off = distance_m(point, (min(max(lat, south), north), min(max(lon, west), east)))
+    limit = site.info.max_offsite_m if site.info else 2000.0
+    if off > limit:
+        return f"{lat:.5f}, {lon:.5f} lies {off / 1000:.1f} km outside the site"
+    return None
+
+
+def location_words(site: Site, location: str | Sequence[float]) -> dict[str, str]:
+    """Return an incident's place in words: ``{"zh": …, "en": …, "short": …}``.
+
+    A building reads ``加氢装置(U-210)``; a map point within :data:`NEAR_BUILDING_M` of a
+    building reads ``加氢装置(U-210)附近`` / ``near Hydrogenation unit (U-210)``, else its
+    coordinates. ``short`` is the building id alone (``U-210附近``), for tight texts.
+    """
+    if isinstance(location, str):
+        b = site.buildings.get(location)
+        if b is None:
+            return {"zh": location, "en": location, "short": location}
+        return {"zh": f"{b.name.zh}({b.id})", "en": f"{b.name.get('en')} ({b.id})",
+                "short": b.id}
+    lat, lon = float(location[0]), float(location[1])
+    near = nearest_building(site, (lat, lon))
+    if near is not None and near[1] <= NEAR_BUILDING_M:
+        b = near[0]
+        if near[1] == 0:
+            return {"zh": f"{b.name.zh}({b.id})", "en": f"{b.name.get('en')} ({b.id})",
+                    "short": b.id}
+        return {"zh": f"{b.name.zh}({b.id})附近", "en": f"near {b.name.get('en')} ({b.id})",
+                "short": f"{b.id}附近"}
+    text = f"{lat:.5f},{lon:.5f}"
+    return {"zh": text, "en": text, "short": text}
 
 
 # --------------------------------------------------------------------------- short codes
@@ -739,6 +829,9 @@ def escalate(site: Site, book: IncidentBook, incident_id: str, *, by: str, now: 
     inc = _open(book, incident_id)
     current = site.plans.get(inc.plan)
     if to_plan is None:
+        if inc.level.rank == max(level.rank for level in PlanLevel):
+            raise IncidentError(f"incident {incident_id} is at {inc.level.value}, already the "
+                                "highest level; there is no plan to escalate to")
         if current is None or current.escalates_to is None:
             raise IncidentError(f"plan {inc.plan} names no plan to escalate to; choose one")
         to_plan = current.escalates_to

@@ -21,24 +21,44 @@ outbox rebuilt from the log says exactly what still needs sending, and nothing r
 ``sent`` is sent again. A crash between handing a message to a channel and recording ``sent``
 sends it once more: a responder may get a message twice, never zero times.
 
+Who is counted. A stage needs ``need_acks`` acknowledgements from the people it called — from
+any of its roles, or per role where the plan says so (``need_acks: {shift_leader: 1,
+field_operator: 1}``: two field operators do not stand in for a silent shift leader). An
+acknowledgement counts for the role the person was called for. A stage short at its deadline
+calls the next holders of the roles still short, reminds the silent of those roles and tells
+its ``escalate_to_roles``. A decline calls the next contact at once (a holder of the same role
+first), even while others are still silent: in an emergency one call too many is the safer
+error.
+
+Channels. A person's alert goes on their first own channel; the dispatcher copies it to their
+other channels. Reminders go on the first channel sent without an operator (never only to the
+``phone`` queue). The PA is an area's loudspeaker, not a person's channel: one announcement
+per plan started (activation, escalation) where someone the plan calls works within its reach,
+worded for a loudspeaker (:class:`MessageKind` ``BROADCAST``). SMS texts are compact to fit one
+SMS; richer channels get the full text (:func:`message_text`).
+
 Event types and their payloads (``incident_id`` is set on every one):
 
 ``notification.queued``
-    ``message_id``, ``person``, ``name``, ``channel``, ``address``, ``channels`` (the person's
-    channels, preferred first), ``text``, ``kind`` (``alert``, ``escalation``, ``reminder``),
+    ``message_id``, ``person`` (:data:`BROADCAST_PERSON` for a PA announcement), ``name``,
+    ``channel``, ``address``, ``channels`` (the person's own channels, preferred first; never
+    ``pa``), ``text``, ``kind`` (``alert``, ``escalation``, ``reminder``, ``broadcast``),
     ``plan``, ``stage``, ``priority`` (lower goes first), ``replaces`` (the message this one
     fails over from, or ``None``).
 ``notification.sent`` / ``notification.delivered``
     ``message_id``, ``ref`` (the channel's own id, if any).
 ``notification.failed``
-    ``message_id``, ``reason``.
+    ``message_id``, ``reason``, and ``retry_now`` (``True``: retry at once, not after the
+    back-off) when set.
 ``notification.acknowledged`` / ``notification.declined``
     ``person``, ``channel`` (``phone`` when an operator took the answer), ``recorded_by``
     (the operator, or ``None``), ``message_id``, ``text`` (the reply as received).
 ``notification.escalated``
-    ``plan``, ``stage``, ``reason`` (``timeout`` or ``declined``), ``cycle``, ``acked``,
-    ``missing`` (acknowledgements still missing), ``notified`` (next contacts called),
-    ``informed`` (contacts of the stage's ``escalate_to_roles``), ``reminded``, ``deadline``.
+    ``plan``, ``stage``, ``reason`` (``timeout`` or ``declined``), ``cycle``, ``acked``
+    (acknowledgements that count), ``missing`` (still missing), ``missing_by_role`` (role →
+    missing, for stages counting per role), ``notified`` (next contacts called), ``informed``
+    (contacts of the stage's ``escalate_to_roles``), ``reminded``, ``deadline``, and for a
+    decline ``for_declines`` (the people whose decline these calls answer).
 ``notification.reminder``
     ``plan``, ``stage``, ``person``, ``count``.
 """
@@ -62,6 +82,7 @@ from commandcenter.core.incidents import (
     ShiftSchedule,
     StagePlan,
     is_code_shaped,
+    location_words,
     resolve_role,
 )
 from commandcenter.core.signals import Signal
@@ -99,12 +120,34 @@ class ReplyKind(StrEnum):
     """Not understood, or ambiguous: an operator has to read it."""
 
 
-ACK_WORDS = frozenset({"1", "Y", "YES", "是", "是的", "收到", "确认"})
+ACK_WORDS = frozenset({
+    "1", "Y", "YES", "YEP", "YEAH", "OK", "OKAY", "COMING", "SURE", "ROGER",
+    "是", "是的", "对", "收到", "确认", "好", "好的", "行", "可以", "能", "能来", "能到", "来",
+    "到", "马上到", "马上来", "到场", "已到", "已到场", "在路上", "出发", "已出发", "明白",
+    "没问题", "了解"})
 """Replies that acknowledge (after NFKC normalisation and upper-casing)."""
-DECLINE_WORDS = frozenset({"2", "N", "NO", "否", "不能", "不能来", "不能到", "来不了"})
+DECLINE_WORDS = frozenset({
+    "2", "N", "NO", "NOPE",
+    "否", "不", "不是", "不能", "不来", "不能来", "不能到", "不能到场", "不到", "不到场", "来不了",
+    "到不了", "去不了", "不去", "不行", "不在", "没空", "不方便", "请假", "休假", "出差", "无法",
+    "无法到场", "没法", "没法来"})
 """Replies that decline."""
+FILLER_WORDS = frozenset({"I", "M", "IM", "AM", "WILL", "BE", "THERE",
+                          "我", "了", "啊", "吧", "呢", "哦", "呀", "的", "已经", "马上", "立即",
+                          "立刻", "现在", "这就", "就"})
+"""Words that neither answer nor make a reply unreadable (``我马上到`` is ``马上到``)."""
+_PHRASES = (
+    (re.compile(r"\b(?:CAN'?T|CANNOT|CAN NOT|WON'?T|UNABLE)(?: TO)?(?: COME| MAKE IT| ATTEND)?\b"
+                r"|\bNOT COMING\b"), " N "),
+    (re.compile(r"\bON (?:MY|THE) WAY\b"), " Y "),
+)
+"""English phrases read as one answer before the reply is split into words."""
 _TOKEN = re.compile(r"[A-Z0-9]+|[\u3400-\u9fff]+")
-_GLUE = {"1": ReplyKind.ACK, "Y": ReplyKind.ACK, "2": ReplyKind.DECLINE, "N": ReplyKind.DECLINE}
+_CJK_WORDS = {w: ReplyKind.ACK for w in ACK_WORDS if not w.isascii()} | \
+    {w: ReplyKind.DECLINE for w in DECLINE_WORDS if not w.isascii()}
+_LATIN_WORDS = {w: ReplyKind.ACK for w in ACK_WORDS if w.isascii()} | \
+    {w: ReplyKind.DECLINE for w in DECLINE_WORDS if w.isascii()}
+_LONGEST = max(len(w) for w in (*_CJK_WORDS, *FILLER_WORDS) if not w.isascii())
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +167,43 @@ class Reply:
     reason: str | None = None
 
 
+def _words(run: str) -> list[str] | None:
+    """Split a run of Chinese characters into known words (longest first); ``None`` if not."""
+    out: list[str] = []
+    i = 0
+    while i < len(run):
+        for n in range(min(_LONGEST, len(run) - i), 0, -1):
+            piece = run[i:i + n]
+            if piece in _CJK_WORDS or piece in FILLER_WORDS:
+                out.append(piece)
+                i += n
+                break
+        else:
+            return None
+    return out
+
+
+def _split_glued(tok: str, codes: set[str]) -> tuple[ReplyKind, str] | None:
+    """Read an answer glued to a code (``1A7K``, ``A7KY``, ``OKA7K``)."""
+    for k in range(1, len(tok)):
+        head, tail = tok[:k], tok[k:]
+        if head in _LATIN_WORDS and tail in codes:
+            return _LATIN_WORDS[head], tail
+        if head in codes and tail in _LATIN_WORDS:
+            return _LATIN_WORDS[tail], head
+    return None
+
+
 def parse_reply(text: str, open_incident_codes: Iterable[str]) -> Reply:
     """Read a responder's SMS reply.
 
-    ``1 Y 是 收到`` … acknowledge, ``2 N 否 不能`` … decline (see :data:`ACK_WORDS`,
-    :data:`DECLINE_WORDS`), with or without the incident's short code before or after
-    (``1 A7K``, ``A7K 1``, ``1A7K``); full-width characters and case do not matter;
-    punctuation is ignored. Without a code the reply answers the only open incident. Anything
-    else — an unknown word, an unknown code, two answers, several open incidents and no
-    code — is :attr:`ReplyKind.UNPARSED`, never an acknowledgement.
+    Yes (``1 Y OK 是 收到 好的 到 马上到`` …, see :data:`ACK_WORDS`) or no (``2 N NO 否 不能
+    不来 来不了`` …, :data:`DECLINE_WORDS`), with or without the incident's short code, in any
+    order (``1 A7K``, ``A7K 1``, ``1A7K``, ``2 不来 A7K``); full-width characters, case,
+    punctuation and filler words (``我``, ``了``, ``马上`` …) do not matter. Without a code the
+    reply answers the only open incident. Anything else — a word it does not know, an unknown
+    code, both yes and no, several open incidents and no code — is
+    :attr:`ReplyKind.UNPARSED` (an operator reads it), never an acknowledgement.
     """
     codes = {c.upper() for c in open_incident_codes}
     kinds: set[ReplyKind] = set()
@@ -141,19 +212,24 @@ def parse_reply(text: str, open_incident_codes: Iterable[str]) -> Reply:
     def unparsed(reason: str) -> Reply:
         return Reply(ReplyKind.UNPARSED, None, text, reason)
 
-    for tok in _TOKEN.findall(unicodedata.normalize("NFKC", text).upper()):
-        if tok in ACK_WORDS:
-            kinds.add(ReplyKind.ACK)
-        elif tok in DECLINE_WORDS:
-            kinds.add(ReplyKind.DECLINE)
+    norm = unicodedata.normalize("NFKC", text).upper().replace("\u2019", "'")
+    for pattern, answer in _PHRASES:
+        norm = pattern.sub(answer, norm)
+    for tok in _TOKEN.findall(norm):
+        if tok in _LATIN_WORDS:
+            kinds.add(_LATIN_WORDS[tok])
+        elif tok in FILLER_WORDS:
+            continue
         elif tok in codes:
             named.add(tok)
-        elif tok[0] in _GLUE and tok[1:] in codes:
-            kinds.add(_GLUE[tok[0]])
-            named.add(tok[1:])
-        elif tok[-1] in _GLUE and tok[:-1] in codes:
-            kinds.add(_GLUE[tok[-1]])
-            named.add(tok[:-1])
+        elif not tok.isascii():
+            words = _words(tok)
+            if words is None:
+                return unparsed(f"{tok!r} is not an answer")
+            kinds.update(_CJK_WORDS[w] for w in words if w in _CJK_WORDS)
+        elif (glued := _split_glued(tok, codes)) is not None:
+            kinds.add(glued[0])
+            named.add(glued[1])
         elif is_code_shaped(tok):
             return unparsed(f"{tok} is not the code of an open incident")
         else:
@@ -182,6 +258,8 @@ class MessageKind(StrEnum):
     """Telling the stage's ``escalate_to_roles`` that it missed its deadline."""
     REMINDER = "reminder"
     """Reminding someone who has not answered."""
+    BROADCAST = "broadcast"
+    """A PA/siren announcement to an area (one per activation or escalation, nobody's own)."""
 
 
 class MessageState(StrEnum):
@@ -366,8 +444,15 @@ class Outbox:
         """Record that the channel reports the message delivered."""
         return self._event(NOTIFICATION_DELIVERED, message_id, ref=ref)
 
-    def failed_to_send(self, message_id: str, reason: str) -> list[Event]:
-        """Record that sending (or delivery) failed, and why."""
+    def failed_to_send(self, message_id: str, reason: str, *,
+                       retry_now: bool = False) -> list[Event]:
+        """Record that sending (or delivery) failed, and why.
+
+        ``retry_now`` makes the retry due at once instead of after the back-off (a send whose
+        outcome is in doubt after a crash: its responder waited long enough).
+        """
+        if retry_now:
+            return self._event(NOTIFICATION_FAILED, message_id, reason=reason, retry_now=True)
         return self._event(NOTIFICATION_FAILED, message_id, reason=reason)
 
     # -- folding
@@ -417,6 +502,8 @@ class Outbox:
             m.last_error = str(p["reason"])
             if m.state in (*_PENDING, MessageState.SENT):
                 m.retry_at = self.policy.retry_at(ev.ts, m.failures)
+                if m.retry_at is not None and p.get("retry_now"):
+                    m.retry_at = ev.ts
                 m.state = MessageState.RETRY if m.retry_at else MessageState.FAILED
         self.changed.emit(m)
 
@@ -449,8 +536,7 @@ class EscalationPolicy:
     Attributes:
         max_cycles: Deadline misses per stage acted on (each calls the next contacts and
             reminds the silent; the first also tells ``escalate_to_roles``).
-        max_reminders: Reminders per person per stage (they cycle through the person's
-            channels).
+        max_reminders: Reminders per person per stage.
         lang: Language of message texts (``"zh"`` or ``"en"``).
     """
 
@@ -475,6 +561,7 @@ class StageProgress:
         cycles: Deadline misses so far.
         superseded: True once the incident was escalated to another plan.
         queued: ``(person, kind)`` pairs with a message queued in this stage.
+        replaced: People whose decline has already called a next contact.
     """
 
     spec: StagePlan
@@ -488,6 +575,7 @@ class StageProgress:
     cycles: int = 0
     superseded: bool = False
     queued: set[tuple[str, str]] = field(default_factory=set)
+    replaced: set[str] = field(default_factory=set)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -508,24 +596,91 @@ class StageProgress:
         return len({c.person for c in self.spec.contacts} & self.acked.keys())
 
     @property
+    def acks_by_role(self) -> dict[str, int]:
+        """Role → acknowledgements from the people called for it (the stage's roles, in order)."""
+        out = dict.fromkeys(self.spec.roles, 0)
+        for c in self.spec.contacts:
+            if c.person in self.acked:
+                out[c.role] = out.get(c.role, 0) + 1
+        return out
+
+    @property
+    def missing_by_role(self) -> dict[str, int]:
+        """Role → acknowledgements it still owes (empty when any of the roles count)."""
+        have = self.acks_by_role
+        return {r: n - have.get(r, 0) for r, n in self.spec.need_by_role.items()
+                if have.get(r, 0) < n}
+
+    @property
+    def missing(self) -> int:
+        """Acknowledgements still needed (per role where the stage counts them per role)."""
+        if self.spec.need_by_role:
+            return sum(self.missing_by_role.values())
+        return max(self.spec.need_acks - self.ack_count, 0)
+
+    @property
+    def counted(self) -> int:
+        """Acknowledgements that count towards the need (at most ``need_acks``)."""
+        return self.spec.need_acks - self.missing
+
+    @property
     def satisfied(self) -> bool:
-        """True once ``need_acks`` of the stage's contacts acknowledged."""
-        return self.ack_count >= self.spec.need_acks
+        """True once every acknowledgement the stage needs came (per role where it says so)."""
+        return self.missing == 0
+
+    def short_roles(self) -> set[str] | None:
+        """Roles whose holders are still needed; ``None`` when any of the stage's roles count."""
+        if not self.spec.need_by_role:
+            return None
+        return set(self.missing_by_role)
 
     @property
     def silent(self) -> list[str]:
         """People called who have neither acknowledged nor declined."""
         return [p for p in self.contacted if p not in self.acked and p not in self.declined]
 
-    def next_contacts(self, n: int, prefer_roles: Iterable[str] = ()) -> list[Contact]:
-        """Return up to ``n`` candidates not yet called and not answered, preferred roles first."""
+    def next_contacts(self, n: int, prefer_roles: Iterable[str] = (),
+                      only_roles: Iterable[str] | None = None) -> list[Contact]:
+        """Return up to ``n`` candidates not yet called and not answered, preferred roles first.
+
+        With ``only_roles`` only holders of those roles are candidates.
+        """
         if n <= 0:
             return []
+        allowed = None if only_roles is None else set(only_roles)
         free = [c for c in self.spec.contacts if c.person not in self.contacted
-                and c.person not in self.acked and c.person not in self.declined]
-        roles = set(prefer_roles)
-        free.sort(key=lambda c: c.role not in roles)
+                and c.person not in self.acked and c.person not in self.declined
+                and (allowed is None or c.role in allowed)]
+        roles = list(prefer_roles)
+        free.sort(key=lambda c: roles.index(c.role) if c.role in roles else len(roles))
         return free[:n]
+
+    def calls_for_missing(self) -> list[Contact]:
+        """Return the next contacts that could make up the acknowledgements still missing."""
+        missing = self.missing_by_role
+        if not self.spec.need_by_role:
+            return self.next_contacts(self.missing)
+        out: list[Contact] = []
+        for role, n in missing.items():
+            out.extend(self.next_contacts(n, only_roles=[role]))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    """What every message of an incident's plan says about it, besides the stage's text.
+
+    Attributes:
+        code: The incident's short code.
+        level: The plan's level (``"L2"``).
+        title: The plan's title, ``{"zh": …, "en": …}``.
+        where: Where it happens, ``{"zh": …, "en": …}`` (see :func:`location_words`).
+    """
+
+    code: str
+    level: str
+    title: Mapping[str, str]
+    where: Mapping[str, str]
 
 
 @dataclass(slots=True)
@@ -533,8 +688,13 @@ class _Campaign:
     incident_id: str
     code: str
     drill_id: str | None
+    location: str | tuple[float, float] = ""
     stages: list[StageProgress] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)
+    plans: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    """Plan id → (level, title) of every plan the incident ran."""
+    broadcasts: set[str] = field(default_factory=set)
+    """Plans whose PA announcement is queued."""
     messages: int = 0
     closed: bool = False
 
@@ -615,6 +775,19 @@ class Notifier:
                         return c.person
         return None
 
+    def briefing(self, camp: _Campaign, plan: str) -> Briefing:
+        """Return what the messages of ``plan`` in ``camp`` say about the incident."""
+        level, title = camp.plans.get(plan, ("", {"zh": plan}))
+        return Briefing(camp.code, level, title, location_words(self.site, camp.location))
+
+    def text_for(self, m: Message, channel: str) -> str:
+        """Return the text of ``m`` as it reads on ``channel`` (a copy on another channel)."""
+        camp = self._campaign(m.incident_id)
+        st = camp.stage(m.plan, m.stage)
+        if st is None:
+            return m.text
+        return message_text(m.kind, self.briefing(camp, m.plan), st, self.policy.lang, channel)
+
     def is_exhausted(self, stage: StageProgress) -> bool:
         """Return whether ``stage`` is short of acknowledgements with no escalation left."""
         return not stage.satisfied and stage.cycles >= self.policy.max_cycles
@@ -642,9 +815,12 @@ class Notifier:
             return
         p = ev.payload
         if ev.type == INCIDENT_ACTIVATED:
-            camp = _Campaign(ev.incident_id, str(p["code"]), ev.drill_id)
+            loc = p["location"]
+            camp = _Campaign(ev.incident_id, str(p["code"]), ev.drill_id,
+                             location=loc if isinstance(loc, str) else
+                             (float(loc[0]), float(loc[1])))
             self._campaigns[camp.incident_id] = camp
-            self._add_stages(camp, p, ev.ts)
+            self._add_stages(camp, p, ev.ts, str(p["plan"]), str(p["level"]))
             self.changed.emit(camp.incident_id)
             return
         camp_or_none = self._campaigns.get(ev.incident_id)
@@ -655,11 +831,13 @@ class Notifier:
             for st in camp.stages:
                 st.superseded = True
             camp.answers.clear()
-            self._add_stages(camp, p, ev.ts)
+            self._add_stages(camp, p, ev.ts, str(p["to_plan"]), str(p["to_level"]))
         elif ev.type == INCIDENT_CLOSED:
             camp.closed = True
         elif ev.type == NOTIFICATION_QUEUED:
             camp.messages += 1
+            if p["kind"] == MessageKind.BROADCAST:
+                camp.broadcasts.add(str(p["plan"]))
             stage = camp.stage(str(p["plan"]), int(p["stage"]))
             if stage is not None:
                 stage.queued.add((str(p["person"]), str(p["kind"])))
@@ -693,9 +871,14 @@ class Notifier:
         st.deadline = datetime.fromisoformat(str(p["deadline"]))
         if p["reason"] == "timeout":
             st.cycles += 1
+        elif p["reason"] == "declined":
+            answered = p.get("for_declines")
+            st.replaced.update(st.declined if answered is None else (str(x) for x in answered))
 
     @staticmethod
-    def _add_stages(camp: _Campaign, p: Mapping[str, JsonValue], at: datetime) -> None:
+    def _add_stages(camp: _Campaign, p: Mapping[str, JsonValue], at: datetime, plan: str,
+                    level: str) -> None:
+        camp.plans[plan] = (level, _text_of(p["plan_title"]))
         for data in p["stages"]:
             spec = StagePlan.from_payload(data)
             camp.stages.append(StageProgress(
@@ -804,6 +987,7 @@ class _Tick:
             for c in st.informed:
                 if (c.person, MessageKind.ESCALATION) not in st.queued:
                     self.queue(st, c, MessageKind.ESCALATION)
+        self.broadcasts()
         for st in camp.active():
             if st.satisfied:
                 continue
@@ -812,31 +996,34 @@ class _Tick:
             else:
                 self.after_declines(st)
         for m in self.n.outbox.failed():
+            if m.incident_id != camp.incident_id or m.kind == MessageKind.BROADCAST:
+                continue
             nxt = m.next_channel()
             owner = camp.stage(m.plan, m.stage)
-            if m.incident_id == camp.incident_id and nxt is not None and owner is not None:
-                self.queue(owner, owner.contact(m.person), m.kind, text=m.text, channel=nxt,
-                           replaces=m.id)
+            if nxt is not None and owner is not None:
+                self.queue(owner, owner.contact(m.person), m.kind, channel=nxt, replaces=m.id)
         return self.out
 
     def deadline(self, st: StageProgress) -> str:
         return format_ts(self.now + timedelta(minutes=st.spec.ack_within_min))
 
     def escalated(self, st: StageProgress, reason: str, notified: list[Contact],
-                  informed: list[Contact], reminded: list[str]) -> None:
+                  informed: list[Contact], reminded: list[str],
+                  for_declines: list[str] | None = None) -> None:
         p: dict[str, JsonValue] = {
             "plan": st.spec.plan, "stage": st.spec.order, "reason": reason,
-            "cycle": st.cycles + (reason == "timeout"), "acked": st.ack_count,
-            "missing": st.spec.need_acks - st.ack_count,
+            "cycle": st.cycles + (reason == "timeout"), "acked": st.counted,
+            "missing": st.missing, "missing_by_role": dict(st.missing_by_role),
             "notified": [c.person for c in notified],
             "informed": [c.to_payload() for c in informed], "reminded": reminded,
             "deadline": self.deadline(st)}
+        if for_declines is not None:
+            p["for_declines"] = list(for_declines)
         self.out.append(Event(type=NOTIFICATION_ESCALATED, source=NOTIFIER_SOURCE, payload=p,
                               incident_id=self.camp.incident_id, drill_id=self.camp.drill_id))
 
     def timeout(self, st: StageProgress) -> None:
-        missing = st.spec.need_acks - st.ack_count
-        nxt = st.next_contacts(missing)
+        nxt = st.calls_for_missing()
         informed: list[Contact] = []
         if st.cycles == 0:
             have = {*st.contacted, *(c.person for c in (*st.informed, *nxt))}
@@ -846,11 +1033,15 @@ class _Tick:
                     if c.person not in have:
                         have.add(c.person)
                         informed.append(c)
-        # No reminder to someone whose earlier message is still waiting for a slow channel.
+        # No reminder to someone whose earlier message still waits for a slow channel (an
+        # operator's phone call waits for nobody: it is not sent automatically), nor to people
+        # of a role that has answered often enough.
         waiting = {m.person for m in self.n.outbox.unsent()
-                   if m.incident_id == self.camp.incident_id}
+                   if m.incident_id == self.camp.incident_id and m.channel != Channel.PHONE}
+        short = st.short_roles()
         reminded = [p for p in st.silent if p not in waiting
-                    and st.reminders.get(p, 0) < self.n.policy.max_reminders]
+                    and st.reminders.get(p, 0) < self.n.policy.max_reminders
+                    and (short is None or st.contact(p).role in short)]
         self.escalated(st, "timeout", nxt, informed, reminded)
         for c in nxt:
             self.queue(st, c, MessageKind.ALERT)
@@ -863,60 +1054,225 @@ class _Tick:
                 payload={"plan": st.spec.plan, "stage": st.spec.order, "person": person,
                          "count": count},
                 incident_id=self.camp.incident_id, drill_id=self.camp.drill_id))
-            c = st.contact(person)
-            self.queue(st, c, MessageKind.REMINDER,
-                       channel=c.channels[count % len(c.channels)])
+            self.queue(st, st.contact(person), MessageKind.REMINDER)
 
     def after_declines(self, st: StageProgress) -> None:
-        if not st.declined:
+        """Call one next contact for each decline not yet answered by a call, at once."""
+        own = {c.person for c in st.spec.contacts}  # not those only told of a missed deadline
+        pending = [p for p in st.declined if p in own and p not in st.replaced]
+        if not pending:
             return
-        slots = st.spec.need_acks - st.ack_count - len(st.silent)
-        declined_roles = [st.contact(p).role for p in st.declined]
-        nxt = st.next_contacts(slots, declined_roles)
-        if not nxt:
+        short = st.short_roles()
+        calls: list[Contact] = []
+        for person in pending:
+            role = st.contact(person).role
+            if short is None:
+                prefer, only = [role], None
+            else:
+                prefer, only = ([role] if role in short else []), short
+            taken = {c.person for c in calls}
+            cand = next((c for c in st.next_contacts(len(st.spec.contacts), prefer, only)
+                         if c.person not in taken), None)
+            if cand is not None:
+                calls.append(cand)
+        if not calls:
             return
-        self.escalated(st, "declined", nxt, [], [])
-        for c in nxt:
+        self.escalated(st, "declined", calls, [], [], for_declines=pending)
+        for c in calls:
             self.queue(st, c, MessageKind.ALERT)
 
+    def broadcasts(self) -> None:
+        """Queue one PA announcement per plan started (activation or escalation).
+
+        Only where someone the plan calls first works within reach of the PA (has ``pa``
+        among their channels); the announcement is an area's, so it goes out once.
+        """
+        camp = self.camp
+        active = camp.active()
+        for plan in dict.fromkeys(st.spec.plan for st in active):
+            if plan in camp.broadcasts:
+                continue
+            stages = [st for st in active if st.spec.plan == plan]
+            if any(Channel.PA in c.channels for st in stages for c in st.spec.called_first):
+                self.count += 1
+                st = stages[0]
+                self.emit_queued(st, {
+                    "person": BROADCAST_PERSON, "name": "PA", "channel": Channel.PA.value,
+                    "address": Channel.PA.value, "channels": [Channel.PA.value],
+                    "text": message_text(MessageKind.BROADCAST, self.n.briefing(camp, plan), st,
+                                         self.n.policy.lang, Channel.PA),
+                    "kind": MessageKind.BROADCAST.value, "replaces": None})
+
     def queue(self, st: StageProgress, c: Contact, kind: MessageKind, *,
-              text: str | None = None, channel: str | None = None,
-              replaces: str | None = None) -> None:
+              channel: str | None = None, replaces: str | None = None) -> None:
         self.count += 1
-        channel = channel or c.channels[0]
+        mine = personal_channels(c.channels)
+        if channel is None:
+            channel = mine[0] if kind != MessageKind.REMINDER else first_automatic(mine)
         if channel in (Channel.SMS, Channel.PHONE):
             address = c.phone
         elif channel == Channel.EMAIL and c.email:
             address = c.email
         else:
             address = c.person
-        payload: dict[str, JsonValue] = {
-            "message_id": f"{self.camp.incident_id}-M{self.count:03d}",
+        brief = self.n.briefing(self.camp, st.spec.plan)
+        self.emit_queued(st, {
             "person": c.person, "name": c.name, "channel": channel, "address": address,
-            "channels": list(c.channels),
-            "text": text or message_text(kind, self.camp.code, st, self.n.policy.lang),
-            "kind": kind.value, "plan": st.spec.plan, "stage": st.spec.order,
-            "priority": st.spec.order, "replaces": replaces}
+            "channels": list(mine),
+            "text": message_text(kind, brief, st, self.n.policy.lang, channel),
+            "kind": kind.value, "replaces": replaces})
+
+    def emit_queued(self, st: StageProgress, fields: dict[str, JsonValue]) -> None:
+        payload: dict[str, JsonValue] = {
+            "message_id": f"{self.camp.incident_id}-M{self.count:03d}", **fields,
+            "plan": st.spec.plan, "stage": st.spec.order, "priority": st.spec.order}
         self.out.append(Event(type=NOTIFICATION_QUEUED, source=NOTIFIER_SOURCE,
                               payload=payload, incident_id=self.camp.incident_id,
                               drill_id=self.camp.drill_id))
 
 
-def message_text(kind: MessageKind, code: str, st: StageProgress, lang: str = "zh") -> str:
-    """Return the text of a message of ``kind`` for stage ``st`` of incident ``code``."""
-    body = st.spec.message.get(lang) or st.spec.message["zh"]
+# --------------------------------------------------------------------------- texts
+
+
+BROADCAST_PERSON = "@pa"
+"""The ``person`` of a PA announcement (not a roster id: those never start with ``@``)."""
+SMS_UNITS = 70
+"""Characters of one UCS2 SMS: the compact SMS texts are made to fit in one."""
+GSM_SMS_CHARS = 160
+"""Characters of one GSM-alphabet SMS (English texts, with the modem's ``charset = auto``)."""
+
+
+def personal_channels(channels: Iterable[str]) -> tuple[str, ...]:
+    """Return a person's own channels, preferred first: PA is an area's, not a person's.
+
+    Someone reachable by nothing else is called by an operator (``phone``).
+    """
+    mine = tuple(c for c in channels if c != Channel.PA)
+    return mine or (Channel.PHONE.value,)
+
+
+def first_automatic(channels: tuple[str, ...]) -> str:
+    """Return the first channel sent without an operator (``phone`` only if it is the only one)."""
+    return next((c for c in channels if c != Channel.PHONE), channels[0])
+
+
+_LEVEL_WORDS = re.compile(r"^(.+?)(?:班组级|车间级|厂级|集团级)")
+_PLAN_WORDS = re.compile(r"(?:综合|专项)?(?:应急预案|现场处置方案|处置方案|预案|方案)$")
+
+
+def short_title(title: Mapping[str, str], lang: str = "zh") -> str:
+    """Return a plan's title without its level and tier (``可燃气体泄漏``), for short texts."""
     if lang == "en":
+        text = title.get("en") or title.get("zh", "")
+        return re.split(r"\s+[-–—]\s+", text, maxsplit=1)[0]
+    text = title.get("zh", "")
+    m = _LEVEL_WORDS.match(text)
+    if m:
+        return m.group(1).strip()
+    return _PLAN_WORDS.sub("", text).strip() or text
+
+
+def message_text(kind: MessageKind, brief: Briefing, st: StageProgress, lang: str = "zh",
+                 channel: str = Channel.SMS) -> str:
+    """Return the text of a message of ``kind`` for stage ``st``, worded for ``channel``.
+
+    SMS get a compact text that fits one SMS (:data:`SMS_UNITS` characters in Chinese,
+    :data:`GSM_SMS_CHARS` in English): code, level, the plan's short name, the place and a
+    short reply hint (``回1 9B7到 2不能``), with the stage's own message when it still fits.
+    Richer channels (chat robots, e-mail, an operator reading it out on the phone) get the full
+    plan title, place, the stage's message and how to reply. A PA announcement has no reply
+    instructions.
+    """
+    body = st.spec.message.get(lang) or st.spec.message["zh"]
+    if body in brief.title.values():
+        body = ""  # a stage without its own message says the plan's title, said already
+    if kind == MessageKind.BROADCAST:
+        return _broadcast_text(brief, body, lang)
+    if channel == Channel.SMS:
+        return _sms_text(kind, brief, st, body, lang)
+    return _full_text(kind, brief, st, body, lang)
+
+
+def _sentence(body: str, lang: str) -> str:
+    """Return ``body`` ending in a full stop (empty stays empty)."""
+    if not body or body.endswith(("。", "！", "？", ".", "!", "?")):
+        return body
+    return body + ("." if lang == "en" else "。")
+
+
+def _broadcast_text(b: Briefing, body: str, lang: str) -> str:
+    title = b.title.get(lang) or b.title.get("zh", "")
+    where = b.where.get(lang) or b.where["zh"]
+    if lang == "en":
+        return f"Attention all areas: {title} ({b.level}) started at {where}. " \
+               f"{_sentence(body, lang)}".rstrip()
+    return f"各岗位注意：{title}（{b.level}）已启动，地点{where}。{_sentence(body, lang)}"
+
+
+def _full_text(kind: MessageKind, b: Briefing, st: StageProgress, body: str,
+               lang: str) -> str:
+    code = b.code
+    title = b.title.get(lang) or b.title.get("zh", "")
+    where = b.where.get(lang) or b.where["zh"]
+    body = _sentence(body, lang)
+    if lang == "en":
+        body = f"{body} " if body else ""
+        about = f"{b.level} {title} at {where}."
         answer = f'Reply "1 {code}" if you are coming, "2 {code}" if you cannot.'
         if kind == MessageKind.ESCALATION:
-            return (f"[{code}] ESCALATION: stage {st.spec.order} has {st.ack_count} of "
-                    f"{st.spec.need_acks} acknowledgements. {body} Reply \"1 {code}\".")
+            return (f"[{code}] ESCALATION: stage {st.spec.order} has {st.counted} of "
+                    f"{st.spec.need_acks} acknowledgements. {about} {body}"
+                    f'Reply "1 {code}".')
         if kind == MessageKind.REMINDER:
-            return f"[{code}] REMINDER: {body} {answer}"
-        return f"[{code}] {body} {answer}"
+            return f"[{code}] REMINDER: {about} {body}{answer}"
+        return f"[{code}] {about} {body}{answer}"
+    about = f"{b.level} {title}，地点：{where}。"
     answer = f"回复“1 {code}”确认到场，“2 {code}”不能到场。"
     if kind == MessageKind.ESCALATION:
-        return (f"【{code}】升级通知：第{st.spec.order}批应答不足（{st.ack_count}/"
-                f"{st.spec.need_acks}）。{body} 回复“1 {code}”确认收到。")
+        return (f"【{code}】升级通知：第{st.spec.order}批应答不足（{st.counted}/"
+                f"{st.spec.need_acks}）。{about}{body}回复“1 {code}”确认收到。")
     if kind == MessageKind.REMINDER:
-        return f"【{code}】提醒：{body} {answer}"
-    return f"【{code}】{body} {answer}"
+        return f"【{code}】提醒：{about}{body}{answer}"
+    return f"【{code}】{about}{body}{answer}"
+
+
+def _sms_text(kind: MessageKind, b: Briefing, st: StageProgress, body: str,
+              lang: str) -> str:
+    code = b.code
+    en = lang == "en"
+    limit = GSM_SMS_CHARS if en else SMS_UNITS
+    short = short_title(b.title, lang)
+    wheres = [b.where.get(lang) or b.where["zh"], b.where["short"]]
+    if en:
+        head = {MessageKind.ESCALATION: f"[{code}] ESCALATION stage {st.spec.order} "
+                                        f"{st.counted}/{st.spec.need_acks} acks: ",
+                MessageKind.REMINDER: f"[{code}] REMINDER: "}.get(kind, f"[{code}] ")
+        hint = (f"Reply 1 {code} if received." if kind == MessageKind.ESCALATION
+                else f"Reply 1 {code} coming, 2 cannot.")
+        said = _sentence(body, lang)
+        candidates = [f"{head}{b.level} {short} at {w}. {extra}{hint}"
+                      for w in wheres for extra in (f"{said} " if said else "", "")]
+    else:
+        head = {MessageKind.ESCALATION: f"【{code}】升级：第{st.spec.order}批应答"
+                                        f"{st.counted}/{st.spec.need_acks}，",
+                MessageKind.REMINDER: f"【{code}】提醒："}.get(kind, f"【{code}】")
+        hint = f"回1 {code}收到" if kind == MessageKind.ESCALATION else f"回1 {code}到 2不能"
+        said = _sentence(body, lang)
+        candidates = [f"{head}{b.level} {short}：{w}。{extra}{hint}"
+                      for w in wheres for extra in (said, "")]
+    candidates.sort(key=lambda t: -len(t))  # the richest text that fits
+    fitting = [t for t in candidates if len(t) <= limit]
+    if fitting:
+        return fitting[0]
+    text = candidates[-1]  # the shortest: cut the plan's name until it fits
+    while len(text) > limit and len(short) > 1:
+        cut = short[:-1]
+        text = text.replace(short, cut, 1)
+        short = cut
+    return text
+
+
+def _text_of(data: JsonValue) -> dict[str, str]:
+    if not isinstance(data, Mapping):
+        return {"zh": str(data)}
+    return {str(k): str(v) for k, v in data.items() if v is not None}

@@ -586,13 +586,56 @@ class NotificationStage(_Model):
 
     order: Annotated[int, Field(ge=1)]
     roles: tuple[Identifier, ...]
-    need_acks: Annotated[int, Field(ge=1)] = 1
-    """Acknowledgements needed from these roles …"""
+    need_acks: int | dict[str, int] = 1
+    """Acknowledgements needed: a number (from any of the stage's roles), or role → number
+    (each of those roles must answer that often; the stage's other roles are called too) …"""
     ack_within_min: Annotated[float, Field(gt=0, le=240)]
     """… within this many minutes, else the stage escalates."""
     escalate_to_roles: tuple[Identifier, ...] = ()
     """Who is notified when the stage misses its deadline."""
     message: Text | None = None
+
+    @field_validator("need_acks", mode="before")
+    @classmethod
+    def _need_acks(cls, v: Any) -> Any:
+        def count(n: Any) -> bool:
+            return isinstance(n, int) and not isinstance(n, bool) and n >= 1
+
+        if isinstance(v, dict):
+            if not v:
+                raise ValueError("name at least one role, e.g. {shift_leader: 1}")
+            for role, n in v.items():
+                if not isinstance(role, str):
+                    raise ValueError(f"{role!r} is not a role id")
+                if not count(n):
+                    raise ValueError(f"{role}: {n!r} is not a number of acknowledgements "
+                                     "(1 or more)")
+            return v
+        if not count(v):
+            raise ValueError(f"{v!r} is neither a number of acknowledgements (1 or more) nor "
+                             "role: number pairs such as {shift_leader: 1, field_operator: 1}")
+        return v
+
+    @model_validator(mode="after")
+    def _need_roles(self) -> NotificationStage:
+        if isinstance(self.need_acks, dict):
+            extra = [r for r in self.need_acks if r not in self.roles]
+            if extra:
+                raise ValueError(f"need_acks: role {extra[0]!r} is not one of this stage's "
+                                 f"roles ({', '.join(self.roles)})")
+        return self
+
+    @property
+    def need_by_role(self) -> dict[str, int]:
+        """Role → acknowledgements needed from its holders (empty: any of the roles count)."""
+        return dict(self.need_acks) if isinstance(self.need_acks, dict) else {}
+
+    @property
+    def total_acks(self) -> int:
+        """How many acknowledgements the stage needs in all."""
+        if isinstance(self.need_acks, dict):
+            return sum(self.need_acks.values())
+        return self.need_acks
 
 
 class PlanStep(_Model):

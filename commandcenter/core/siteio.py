@@ -26,6 +26,7 @@ from commandcenter.core.site import (
     GaugeLink,
     NetworkEdge,
     NetworkNode,
+    NotificationStage,
     Person,
     Plan,
     Problem,
@@ -675,15 +676,45 @@ def _plan_refs_ok(plan: Plan, src: _Source, site: Site, c: _Collector) -> bool:
     plan_roles = {r.role for r in plan.roles}
     for i, r in enumerate(plan.roles):
         role_ok(r.role, ("roles", i, "role"))
+    called_in: dict[str, int] = {}
     for i, stage in enumerate(plan.notification):
         for j, role in enumerate(stage.roles):
             role_ok(role, ("notification", i, "roles", j))
         for j, role in enumerate(stage.escalate_to_roles):
             role_ok(role, ("notification", i, "escalate_to_roles", j))
+        ok = _need_acks_ok(stage, ("notification", i, "need_acks"), src, site, c,
+                           called_in) and ok
+        for role in stage.roles:
+            called_in.setdefault(role, stage.order)
     for i, step in enumerate(plan.steps):
         if step.owner not in plan_roles:
             c.add(src, ("steps", i, "owner"), f"owner {step.owner!r} is not one of this plan's "
                                              f"roles")
+            ok = False
+    return ok
+
+
+def _need_acks_ok(stage: NotificationStage, loc: Loc, src: _Source, site: Site, c: _Collector,
+                  called_in: dict[str, int]) -> bool:
+    """Check a stage's per-role acknowledgements against the roster and the earlier stages.
+
+    People are called once per plan, in the first stage naming one of their roles, so a role
+    counted here must not be called by an earlier stage, and enough people must hold it.
+    """
+    ok = True
+    for role, n in stage.need_by_role.items():
+        if role in called_in:
+            c.add(src, (*loc, role), f"role {role!r} is called in stage {called_in[role]} "
+                                     "already (people are called once per plan); count its "
+                                     "acknowledgements there")
+            ok = False
+            continue
+        if "resources/roster.yaml" not in c.loaded or role not in site.roles:
+            continue  # reported with the stage's roles
+        holders = len(site.people_with_role(role))
+        if 0 < holders < n:
+            c.add(src, (*loc, role), f"{n} acknowledgements needed from role {role!r}, but "
+                                     f"only {holders} on the roster hold it")
             ok = False
     return ok
 

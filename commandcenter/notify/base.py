@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -212,6 +212,21 @@ class DeliveryChannel(Protocol):
 
     async def stop(self) -> None:
         """Stop listening, fail what is still queued, release the port or connection."""
+        ...
+
+
+@runtime_checkable
+class GroupChannel(Protocol):
+    """A channel that can take one post for several people with the same text (chat robots).
+
+    Attributes:
+        max_group: Most messages one :meth:`send_group` takes (1: it cannot group).
+    """
+
+    max_group: int
+
+    async def send_group(self, msgs: Sequence[OutgoingMessage]) -> SendResult:
+        """Send one post for every message in ``msgs``; its result answers for each."""
         ...
 
 

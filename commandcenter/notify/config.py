@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 WebhookKind = Literal["wecom", "dingtalk", "feishu", "webhook"]
 
+WEBHOOK_RATE_PER_MIN: dict[str, float] = {"wecom": 20.0, "dingtalk": 20.0, "feishu": 100.0}
+"""Default posts per minute per kind: WeCom and DingTalk group robots take 20 a minute,
+Feishu/Lark custom robots 100 a minute (5 a second); a generic webhook is not paced."""
+
 
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -93,11 +97,25 @@ class WebhookTarget(_Settings):
                           "HMAC-SHA256 key of the generic webhook.")
     timeout_s: float = Field(10.0, gt=0, description="Wait this long for the server's answer.")
     mention: bool = Field(True, description="@-mention the person's mobile (WeCom, DingTalk).")
+    rate_per_min: float | None = Field(
+        None, gt=0, le=6000,
+        description="Posts per minute at most. Default: 20 for WeCom and DingTalk group "
+                    "robots (their limit), 100 for Feishu, no limit for a generic webhook.")
+    group: bool = Field(
+        True, description="Chat robots: post one message mentioning everyone of a stage "
+                          "who is due at the same time, instead of one post per person.")
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
         return _check_url(v)
+
+    @property
+    def effective_rate_per_min(self) -> float | None:
+        """Posts per minute this target allows (``None``: no pacing)."""
+        if self.rate_per_min is not None:
+            return self.rate_per_min
+        return WEBHOOK_RATE_PER_MIN.get(self.kind)
 
 
 class SmtpSettings(_Settings):

@@ -15,8 +15,15 @@ One :class:`GsmModem` owns one port. Inside it:
   returned, so a crash in between reads it again at the next start (``AT+CMGL="ALL"``): a
   reply may be seen twice, never lost — the core ignores a repeated answer;
 - a **supervisor** opens the port, initialises the modem, checks every
-  ``health_interval_s`` that it still answers ``AT``, and after a lost port (USB modem
-  unplugged, ``EIO``) or a silent modem reopens it with exponential back-off.
+  ``health_interval_s`` that it still answers ``AT`` and is registered with a signal, and after
+  a lost port (USB modem unplugged, ``EIO``), a silent modem or a lost network reopens it with
+  exponential back-off.
+
+A modem that answers ``AT`` is not yet one that can send: set-up also asks for the SIM
+(``AT+CPIN?`` must say ``READY``), the network registration (``AT+CREG?``: ``0,1`` home or
+``0,5`` roaming) and the signal (``AT+CSQ``: not ``99``). Until all three are right the channel
+is down, and its status says which is missing: ``no SIM …``, ``not registered …`` or
+``no signal …``.
 
 Sending one SMS: ``AT+CMGS="<number>"`` → wait for ``> `` → the text → Ctrl-Z → ``+CMGS: <mr>``
 and ``OK``. ``mr`` is the reference ``+CDS`` delivery reports carry. Outcomes:
@@ -128,6 +135,35 @@ CMS_ERRORS: dict[int, str] = {
 }
 """``+CMS ERROR`` codes (3GPP TS 27.005 §3.2.5 and TS 24.011 cause values)."""
 
+CME_ERRORS: dict[int, str] = {
+    3: "operation not allowed",
+    4: "operation not supported",
+    10: "SIM not inserted",
+    11: "SIM PIN required",
+    12: "SIM PUK required",
+    13: "SIM failure",
+    14: "SIM busy",
+    15: "SIM wrong",
+    16: "incorrect password",
+    17: "SIM PIN2 required",
+    18: "SIM PUK2 required",
+    30: "no network service",
+    31: "network timeout",
+    32: "network not allowed, emergency calls only",
+    100: "unknown error",
+}
+"""``+CME ERROR`` codes (3GPP TS 27.007 §9.2) met while setting a modem up."""
+
+CREG_STATES: dict[str, str] = {
+    "0": "not registered, not searching",
+    "1": "registered, home network",
+    "2": "not registered, searching",
+    "3": "registration denied",
+    "4": "unknown",
+    "5": "registered, roaming",
+}
+"""``AT+CREG?`` registration states (3GPP TS 27.007 §7.2)."""
+
 _FINALS = ("OK", "ERROR")
 _FINAL_PREFIXES = ("+CMS ERROR:", "+CME ERROR:")
 _UNSOLICITED_WORDS = frozenset({"RING", "NO CARRIER", "Call Ready", "SMS Ready", "RDY",
@@ -192,11 +228,19 @@ class ModemCommandError(ModemError):
         """The error in words."""
         if self.final.startswith("+CMS ERROR:"):
             return explain_cms(self.final.split(":", 1)[1])
+        if self.final.startswith("+CME ERROR:"):
+            code = self.final.split(":", 1)[1].strip()
+            words = CME_ERRORS.get(int(code)) if code.isdigit() else None
+            return f"{self.final} ({words})" if words else self.final
         return self.final
 
 
 class ModemTimeout(ModemError):
     """The modem did not answer in time."""
+
+
+class ModemNotReady(ModemError):
+    """The modem answers but cannot send: no SIM, not registered, or no signal."""
 
 
 class PortLost(ModemError):
@@ -287,6 +331,8 @@ class GsmModem:
         self._on_report: ReportHandler | None = None
         self._last_rx = 0.0
         self._handler_tasks: set[asyncio.Task[None]] = set()
+        self.signal: int | None = None
+        """The last ``AT+CSQ`` signal (0–31, ``None`` before the first)."""
 
     # ------------------------------------------------------------------ channel API
 
@@ -372,6 +418,10 @@ class GsmModem:
         self._reader = asyncio.create_task(self._read_loop(port), name="gsm-reader")
         try:
             await self._initialise()
+        except ModemNotReady as err:
+            self.health.mark_down(str(err))
+            await self._close_port(str(err))
+            return False
         except ModemError as err:
             self.health.mark_down(f"modem set-up failed: {err}")
             await self._close_port(str(err))
@@ -394,7 +444,10 @@ class GsmModem:
                 except ModemTimeout:
                     if attempt == 2:
                         raise ModemTimeout("the modem does not answer AT") from None
-            for cmd in ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="GSM"'):
+            for cmd in ("ATE0", "AT+CMEE=1"):
+                await self._exchange(cmd, s.command_timeout_s)
+            await self._check_network(sim=True)
+            for cmd in ("AT+CMGF=1", 'AT+CSCS="GSM"'):
                 await self._exchange(cmd, s.command_timeout_s)
             self._alphabet = "GSM"
             if s.smsc:
@@ -402,6 +455,48 @@ class GsmModem:
             await self._set_alphabet("UCS2")
             ds = 1 if s.delivery_reports else 0
             await self._exchange(f"AT+CNMI=2,1,0,{ds},0", s.command_timeout_s)
+
+    async def _answer(self, command: str) -> str:
+        """Run a query (caller holds the lock) and return its ``+XXX:`` answer's fields."""
+        lines = await self._exchange(command, self.settings.command_timeout_s)
+        prefix = command[2:].rstrip("?").split("=")[0] + ":"
+        line = next((ln for ln in lines if ln.startswith(prefix)), None)
+        if line is None:
+            raise ModemError(f"{command} gave no {prefix} answer: {lines!r}")
+        return line.split(":", 1)[1].strip()
+
+    async def _check_network(self, *, sim: bool) -> None:
+        """Check the SIM (when ``sim``), the registration and the signal (caller holds the lock).
+
+        Raises:
+            ModemNotReady: "no SIM …", "not registered …" or "no signal …".
+        """
+        if sim:
+            try:
+                state = (await self._answer("AT+CPIN?")).strip('"')
+            except ModemCommandError as err:
+                raise ModemNotReady(f"no SIM: AT+CPIN? → {err.explained}") from err
+            if state != "READY":
+                raise ModemNotReady(f"no SIM ready: AT+CPIN? → {state} (the SIM needs its PIN "
+                                    "entered, or is blocked)")
+        try:
+            fields = _fields(await self._answer("AT+CREG?"))
+        except ModemCommandError as err:
+            raise ModemNotReady(f"not registered: AT+CREG? → {err.explained}") from err
+        stat = fields[1].strip() if len(fields) > 1 else (fields[0].strip() if fields else "")
+        if stat not in ("1", "5"):
+            raise ModemNotReady(f"not registered on the network: "
+                                f"{CREG_STATES.get(stat, 'state ' + stat)} (AT+CREG? → "
+                                f"{','.join(fields)})")
+        fields = _fields(await self._answer("AT+CSQ"))
+        rssi = fields[0].strip() if fields else ""
+        if not rssi.isdigit() or int(rssi) == 99:
+            raise ModemNotReady(f"no signal: AT+CSQ → {','.join(fields)} (antenna, or no "
+                                "coverage here)")
+        if self.signal != int(rssi):
+            _LOGGER.debug("GSM modem %s: signal %s (%d dBm)", self.settings.port, rssi,
+                          -113 + 2 * int(rssi))
+        self.signal = int(rssi)
 
     async def _set_alphabet(self, alphabet: Alphabet) -> None:
         """Switch ``AT+CSCS`` and the data coding of new SMS (caller may hold the lock)."""
@@ -438,8 +533,12 @@ class GsmModem:
                 continue
             try:
                 await self._command("AT")
+                async with self._cmd_lock:
+                    await self._check_network(sim=False)
             except ModemTimeout:
                 self._connection_lost("the modem does not answer AT")
+            except ModemNotReady as err:
+                self._connection_lost(str(err))
             except ModemError:
                 pass
 

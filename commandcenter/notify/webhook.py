@@ -15,6 +15,18 @@ standard library's ``urllib.request`` in a worker thread. Request bodies:
   headers ``X-CommandCenter-Timestamp`` and ``X-CommandCenter-Signature: sha256=<hex>`` carry
   HMAC-SHA256(secret, "<timestamp>." + body).
 
+**Pacing.** Group robots limit how fast they take posts (WeCom and DingTalk about 20 a minute,
+Feishu 100): a post over the limit is refused. Each channel spaces its posts at
+``rate_per_min`` (:attr:`~.config.WebhookTarget.effective_rate_per_min`; a generic webhook is
+not paced unless set).
+
+**One post per stage.** Everyone of a stage gets the same alert text, so posting it once per
+person only repeats it in the group. A chat robot (not the generic webhook, whose body is one
+person's message) therefore takes a group (:meth:`WebhookChannel.send_group`, up to
+:attr:`WebhookChannel.max_group` messages with the same text): one post mentioning all of them
+(``mentioned_mobile_list`` / ``atMobiles``; Feishu has no mention by mobile, so the names are
+added to the text). Its answer is every member's answer. ``group = false`` turns it off.
+
 Outcomes: 2xx with the vendor's ``errcode``/``code`` 0 → accepted; 2xx with another code →
 failed with the vendor's message (e.g. a bad signature or "send too fast"); HTTP 4xx → failed;
 HTTP 5xx or no connection → failed and the channel down; the request sent but no answer within
@@ -35,6 +47,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +56,7 @@ from commandcenter.notify.base import (
     Health,
     InboundHandler,
     OutgoingMessage,
+    Pacer,
     ReportHandler,
     SendResult,
 )
@@ -64,21 +78,40 @@ def mention_mobile(phone: str | None) -> str | None:
     return digits or None
 
 
-def wecom_payload(msg: OutgoingMessage, mention: bool = True) -> dict[str, Any]:
-    """Return the WeCom group-robot text message for ``msg``."""
-    text: dict[str, Any] = {"content": msg.text}
-    mobile = mention_mobile(msg.phone) if mention else None
-    if mobile:
-        text["mentioned_mobile_list"] = [mobile]
+def _many(msgs: OutgoingMessage | Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
+    return [msgs] if isinstance(msgs, OutgoingMessage) else list(msgs)
+
+
+def _mobiles(msgs: list[OutgoingMessage], mention: bool) -> list[str]:
+    if not mention:
+        return []
+    out: list[str] = []
+    for m in msgs:
+        mobile = mention_mobile(m.phone)
+        if mobile and mobile not in out:
+            out.append(mobile)
+    return out
+
+
+def wecom_payload(msgs: OutgoingMessage | Sequence[OutgoingMessage],
+                  mention: bool = True) -> dict[str, Any]:
+    """Return the WeCom group-robot text message for one message or a group of them."""
+    group = _many(msgs)
+    text: dict[str, Any] = {"content": group[0].text}
+    mobiles = _mobiles(group, mention)
+    if mobiles:
+        text["mentioned_mobile_list"] = mobiles
     return {"msgtype": "text", "text": text}
 
 
-def dingtalk_payload(msg: OutgoingMessage, mention: bool = True) -> dict[str, Any]:
-    """Return the DingTalk robot text message (the mention must also appear in the text)."""
-    mobile = mention_mobile(msg.phone) if mention else None
-    content = f"{msg.text} @{mobile}" if mobile else msg.text
+def dingtalk_payload(msgs: OutgoingMessage | Sequence[OutgoingMessage],
+                     mention: bool = True) -> dict[str, Any]:
+    """Return the DingTalk robot text message (each mention must also appear in the text)."""
+    group = _many(msgs)
+    mobiles = _mobiles(group, mention)
+    content = " ".join([group[0].text, *(f"@{m}" for m in mobiles)])
     return {"msgtype": "text", "text": {"content": content},
-            "at": {"atMobiles": [mobile] if mobile else [], "isAtAll": False}}
+            "at": {"atMobiles": mobiles, "isAtAll": False}}
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -95,9 +128,13 @@ def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-def feishu_payload(msg: OutgoingMessage) -> dict[str, Any]:
-    """Return the Feishu/Lark robot text message for ``msg``."""
-    return {"msg_type": "text", "content": {"text": msg.text}}
+def feishu_payload(msgs: OutgoingMessage | Sequence[OutgoingMessage]) -> dict[str, Any]:
+    """Return the Feishu/Lark robot text message; a group's names follow the text."""
+    group = _many(msgs)
+    text = group[0].text
+    if len(group) > 1:
+        text += "\n" + "、".join(m.name or m.person for m in group)
+    return {"msg_type": "text", "content": {"text": text}}
 
 
 def feishu_sign(secret: str, timestamp_s: int) -> str:
@@ -150,16 +187,28 @@ def _vendor_error(kind: str, body: str) -> str | None:
     return f"{_LABELS[kind]} error {code}: {words}"
 
 
+MAX_GROUP = 20
+"""Most people one chat-robot post mentions (WeCom takes about that many mentions)."""
+
+
 class WebhookChannel:
     """One chat robot or webhook endpoint as a delivery channel.
 
     Attributes:
         target: Where and how to post.
         health: Up/down as of the last attempt.
+        max_group: Most messages one post may carry (1: one post per message).
     """
 
-    def __init__(self, target: WebhookTarget, clock: Clock | None = None) -> None:
-        """Post to ``target``; ``clock`` gives signature timestamps (default: wall clock)."""
+    def __init__(self, target: WebhookTarget, clock: Clock | None = None, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Post to ``target``.
+
+        Args:
+            target: The robot or endpoint.
+            clock: Signature timestamps and the post pacing (default: wall clock).
+            sleep: How pacing waits (tests pass a scripted one).
+        """
         self.target = target
         self._clock = clock or SystemClock()
         parts = urllib.parse.urlsplit(target.url)
@@ -167,6 +216,9 @@ class WebhookChannel:
         self.health = Health(self.label, _LOGGER)
         self._running = False
         self._opener = urllib.request.build_opener()
+        rate = target.effective_rate_per_min
+        self._pacer = Pacer(rate, self._clock, sleep) if rate else None
+        self.max_group = MAX_GROUP if target.group and target.kind != "webhook" else 1
 
     @property
     def kind(self) -> str:
@@ -187,8 +239,16 @@ class WebhookChannel:
         """Stop accepting messages."""
         self._running = False
 
-    def build_request(self, msg: OutgoingMessage) -> urllib.request.Request:
-        """Return the HTTP request that posts ``msg`` (signed when a secret is set)."""
+    def build_request(self, msg: OutgoingMessage | Sequence[OutgoingMessage],
+                      ) -> urllib.request.Request:
+        """Return the HTTP request that posts ``msg`` or a group (signed when a secret is set).
+
+        A group is one post of the first message's text mentioning everyone in it; the
+        generic webhook posts one message only.
+        """
+        group = _many(msg)
+        if len(group) > 1 and self.target.kind == "webhook":
+            raise ValueError("a generic webhook posts one message at a time")
         t = self.target
         secret = t.secret.get_secret_value() if t.secret is not None else None
         now = self._clock.now()
@@ -196,18 +256,18 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json; charset=utf-8"}
         payload: dict[str, Any]
         if t.kind == "wecom":
-            payload = wecom_payload(msg, t.mention)
+            payload = wecom_payload(group, t.mention)
         elif t.kind == "dingtalk":
-            payload = dingtalk_payload(msg, t.mention)
+            payload = dingtalk_payload(group, t.mention)
             if secret:
                 url = dingtalk_signed_url(url, secret, int(now.timestamp() * 1000))
         elif t.kind == "feishu":
-            payload = feishu_payload(msg)
+            payload = feishu_payload(group)
             if secret:
                 ts = int(now.timestamp())
                 payload = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **payload}
         else:
-            payload = generic_payload(msg, now.isoformat())
+            payload = generic_payload(group[0], now.isoformat())
         body = json.dumps(payload, ensure_ascii=False).encode()
         if t.kind == "webhook" and secret:
             ts = int(now.timestamp())
@@ -219,9 +279,24 @@ class WebhookChannel:
 
     async def send(self, msg: OutgoingMessage) -> SendResult:
         """Post one message and return how the server answered."""
+        return await self.send_group([msg])
+
+    async def send_group(self, msgs: Sequence[OutgoingMessage]) -> SendResult:
+        """Post one message for everyone in ``msgs`` (same text; see the module notes).
+
+        At most :attr:`max_group` messages; the answer is each one's answer.
+        """
         if not self._running:
             return SendResult.failed(f"{self.label} channel is not running")
-        req = self.build_request(msg)
+        if not msgs or len(msgs) > self.max_group:
+            return SendResult.failed(f"{self.label} posts 1 to {self.max_group} messages at "
+                                     f"once, not {len(msgs)}")
+        if self._pacer is not None:
+            await self._pacer.wait()
+            if not self._running:
+                return SendResult.failed(f"{self.label} channel stopped")
+        req = self.build_request(msgs)
+        ids = ", ".join(m.message_id for m in msgs)
         try:
             answer = await asyncio.to_thread(self._post, req)
         except _NoAnswer as err:
@@ -242,7 +317,7 @@ class WebhookChannel:
         self.health.mark_up()
         problem = _vendor_error(self.target.kind, answer.body)
         if problem is not None:
-            _LOGGER.warning("%s refused %s: %s", self.label, msg.message_id, problem)
+            _LOGGER.warning("%s refused %s: %s", self.label, ids, problem)
             return SendResult.failed(problem)
         return SendResult.accepted()
 

@@ -15,16 +15,22 @@ How it runs, on the runtime's asyncio loop:
   (``commandcenter incident activate`` from a shell while ``serve`` or the GUI runs).
 - **The ticker**, every ``tick_interval_s`` and right after anything that may need it: it
   appends what :meth:`Notifier.tick` returns (messages to queue, stage 1 first; escalations,
-  reminders, fail-overs); queues *copies* of every new alert on the person's other channels that
-  this process can send on (``<message id>/<channel>``: a responder is reached on every channel
+  reminders, PA announcements, fail-overs); queues *copies* of every new alert, escalation
+  notice and reminder on the person's other channels that this process can send on
+  (``<message id>/<channel>``, worded for that channel: a responder is reached on every channel
   they have, in parallel, so a slow GSM modem or a dead internet link never holds the others
-  up); and settles sends another dispatcher left unfinished (see crash safety below).
+  up; the PA is never a copy's channel); and settles sends another dispatcher left unfinished
+  (see crash safety below).
 - **One send queue per channel** (``sms`` is the GSM modem, ``wecom`` … the chat robots,
   ``email``, ``pa``). Each takes :meth:`Outbox.due` messages for its channel in order — key
   roles (stage 1) first — one at a time while its channel is up, so the GSM modem's own pacing
-  sets the SMS rate and the queues of the other channels run beside it. A message whose channel
-  is not configured here (``phone``: an operator calls) stays queued; the copies reach the
-  person meanwhile, and an answer taken by phone is recorded with :meth:`record_answer`.
+  sets the SMS rate and the queues of the other channels run beside it. A chat robot paces its
+  posts and takes everyone of a stage due at once with the same text in one post mentioning
+  them all (one claim per message, appended together). A message whose channel is not
+  configured here (``phone``: an operator calls) stays queued; the copies reach the person
+  meanwhile, and an answer taken by phone is recorded with :meth:`record_answer`.
+- At start the log says which configured channel serves nobody (no one on the roster lists it)
+  and which people list a channel nothing is configured for (:func:`channel_coverage`).
 - Delivery reports become ``notification.delivered`` (or ``failed``); inbound SMS go through
   :meth:`Notifier.handle_reply` (``1 A7K`` acknowledges, ``2 A7K`` declines, anything else is
   put in the position log); the ticker runs right after each answer, so a decline calls the
@@ -37,10 +43,12 @@ unknown) — the core's retry policy then sends again after a back-off and fails
 person's next channel. After a crash (power cut, ``kill -9``) the log therefore says, for every
 message, exactly one of: never handed to a channel (sent after the restart), answered by the
 channel (never sent again), or **handed over with no answer recorded**. Only the last is in
-doubt — at most one message per channel queue, the one on the wire when the process died — and
-it is treated like a channel that gave no answer (``SendResult.UNKNOWN``, a GSM modem silent
-after Ctrl-Z): recorded as failed with "outcome unknown" and retried, so that responder may get
-that message twice, never zero times. Every other message reaches its responder exactly once.
+doubt — at most one send per channel queue, the one on the wire when the process died (one
+chat-robot post may carry several people of a stage) — and it is treated like a channel that
+gave no answer (``SendResult.UNKNOWN``, a GSM modem silent after Ctrl-Z): recorded as failed
+with "outcome unknown" and sent again at once (its responder has waited long enough; no
+back-off), so that responder may get that message twice, never zero times. Every other message
+reaches its responder exactly once.
 
 Several processes may run the service on one database (the GUI and ``serve``; consoles sharing
 PostgreSQL). A message is sent only by the dispatcher whose claim comes first in the log; the
@@ -63,7 +71,7 @@ import math
 import os
 import secrets
 import socket
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -110,6 +118,7 @@ from commandcenter.errors import CommandCenterError, StorageError
 from commandcenter.notify.base import (
     DeliveryChannel,
     DeliveryReport,
+    GroupChannel,
     InboundMessage,
     OutgoingMessage,
     SendResult,
@@ -361,34 +370,41 @@ def copy_events(notifier: Notifier, channels: Collection[str],
                 ) -> list[Event]:
     """Return ``notification.queued`` copies of alerts on the person's other ``channels``.
 
-    Every alert and escalation notice (not reminders, not fail-overs) gets one copy, with id
-    ``<message id>/<channel>``, on each further channel of the person that is in ``channels``
-    and not yet used for it; a copy lists only its own channel, so it never fails over.
-    Messages ``skip`` selects (closed incidents, people who answered) get none.
+    Every alert, escalation notice and reminder (not fail-overs, not PA announcements) gets one
+    copy, with id ``<message id>/<channel>``, on each further channel of the person that is in
+    ``channels`` and not yet used for it, worded for that channel (a compact SMS, the full text
+    elsewhere); a copy lists only its own channel, so it never fails over. The PA is an area's,
+    never a person's: nothing is copied to it. Messages ``skip`` selects (closed incidents,
+    people who answered) get none.
     """
-    messages = notifier.outbox.messages.values()
-    have = {(m.incident_id, m.person, m.kind, m.plan, m.stage, m.channel)
-            for m in messages if m.state != MessageState.CANCELLED}
+    messages = notifier.outbox.messages
+    have: set[tuple[str, str, MessageKind, str, int, str]] = {
+        (m.incident_id, m.person, m.kind, m.plan, m.stage, m.channel)
+        for m in messages.values() if m.state != MessageState.CANCELLED
+        and m.kind != MessageKind.REMINDER}
     out: list[Event] = []
-    for m in list(messages):
-        if m.replaces is not None or m.kind == MessageKind.REMINDER or "/" in m.id \
+    for m in list(messages.values()):
+        if m.replaces is not None or m.kind == MessageKind.BROADCAST or "/" in m.id \
                 or m.state in (MessageState.CANCELLED, MessageState.FAILED_OVER) or skip(m):
             continue
         contact = None
         for channel in m.channels:
             key = (m.incident_id, m.person, m.kind, m.plan, m.stage, channel)
-            if channel == m.channel or channel not in channels or key in have:
+            copy_id = f"{m.id}/{channel}"
+            if channel in (m.channel, Channel.PA) or channel not in channels \
+                    or copy_id in messages or key in have:
                 continue
             contact = contact or stage_contact(notifier, m)
             address = _address(contact, channel) if contact else None
             if address is None:
                 continue
-            have.add(key)
+            if m.kind != MessageKind.REMINDER:  # each reminder is copied on its own
+                have.add(key)
             out.append(Event(type=NOTIFICATION_QUEUED, source=NOTIFIER_SOURCE, payload={
-                "message_id": f"{m.id}/{channel}", "person": m.person, "name": m.name,
+                "message_id": copy_id, "person": m.person, "name": m.name,
                 "channel": channel, "address": address, "channels": [channel],
-                "text": m.text, "kind": m.kind.value, "plan": m.plan, "stage": m.stage,
-                "priority": m.priority, "replaces": None},
+                "text": notifier.text_for(m, channel), "kind": m.kind.value, "plan": m.plan,
+                "stage": m.stage, "priority": m.priority, "replaces": None},
                 incident_id=m.incident_id, drill_id=drill_of(m.incident_id)))
     return out
 
@@ -447,14 +463,59 @@ def _channel_status(messages: list[Message], ledger: DispatchLedger) -> dict[str
     return dict(out)
 
 
+def channel_coverage(site: Site, configured: Collection[str],
+                     people: Collection[str] | None = None) -> dict[str, JsonValue]:
+    """Return which configured channels serve nobody and which listed channels have no sender.
+
+    ``configured``: the channel kinds this process (or the settings) send on. ``unused``:
+    configured kinds nobody on the roster lists, so they send nothing. ``unserved``: channel →
+    people (of ``people``, default everyone) listing a channel nothing is configured for; they
+    are reached on their other channels (``phone`` is an operator's and never counts).
+    """
+    who = site.people.values() if people is None else \
+        [site.people[p] for p in people if p in site.people]
+    listed: dict[str, list[str]] = {}
+    for p in site.people.values():
+        for ch in p.channels:
+            listed.setdefault(ch.value, []).append(p.id)
+    unserved: dict[str, JsonValue] = {}
+    for person in who:
+        for ch in person.channels:
+            if ch not in configured and ch != Channel.PHONE:
+                ids = unserved.setdefault(ch.value, [])
+                assert isinstance(ids, list)
+                ids.append(person.id)
+    return {"configured": sorted(configured),
+            "unused": sorted(k for k in configured if not listed.get(k)),
+            "unserved": dict(sorted(unserved.items()))}
+
+
+def coverage_warnings(coverage: Mapping[str, JsonValue]) -> list[str]:
+    """Return :func:`channel_coverage` as sentences for a log or a terminal."""
+    unused, unserved = coverage["unused"], coverage["unserved"]
+    assert isinstance(unused, list) and isinstance(unserved, Mapping)
+    out = [f"delivery channel {k} is configured but nobody on the roster lists it: it sends "
+           "nothing" for k in unused]
+    for ch, ids in unserved.items():
+        assert isinstance(ids, list)
+        shown = ", ".join(str(i) for i in ids[:8]) + (f" … ({len(ids)} in all)"
+                                                    if len(ids) > 8 else "")
+        out.append(f"no {ch} channel is configured, but {shown} "
+                   f"{'lists' if len(ids) == 1 else 'list'} it; reached on other channels")
+    return out
+
+
 def incident_status(state: IncidentState, incident_id: str, now: datetime,
-                    ) -> dict[str, JsonValue]:
+                    configured: Collection[str] | None = None) -> dict[str, JsonValue]:
     """Return everything ``incident status`` shows, JSON-ready.
 
     Plan, level, location, elapsed time, the checklist (with overdue steps), per stage the
-    acknowledgements against the need and the deadline, per person the messages per channel
-    (attempts, sent, delivered, errors) and their answer (acknowledged / declined / silent,
-    with times), plan escalations and stage escalations, and the position log.
+    acknowledgements against the need (in all and per role) and the deadline, per person the
+    messages per channel (attempts, sent, delivered, errors) and their answer (acknowledged /
+    declined / silent, with times), PA announcements, plan escalations and stage escalations,
+    and the position log. With ``configured`` (the channel kinds set up to send), ``channels``
+    says which of them serve nobody and which channels of this incident's people have no
+    sender (:func:`channel_coverage`).
     """
     inc = state.book.get(incident_id)
     stages = state.notifier.stages(inc.id)
@@ -493,7 +554,9 @@ def incident_status(state: IncidentState, incident_id: str, now: datetime,
             add(c, st.spec.plan, st.spec.order, "informed")
         stage_rows.append({
             "plan": st.spec.plan, "stage": st.spec.order, "roles": list(st.spec.roles),
-            "need_acks": st.spec.need_acks, "acks": st.ack_count,
+            "need_acks": st.spec.need_acks, "acks": st.counted,
+            "need_by_role": dict(st.spec.need_by_role), "acks_by_role": st.acks_by_role,
+            "missing_by_role": st.missing_by_role,
             "satisfied": st.satisfied, "deadline": format_ts(st.deadline),
             "cycles": st.cycles, "superseded": st.superseded,
             "exhausted": state.notifier.is_exhausted(st),
@@ -530,6 +593,13 @@ def incident_status(state: IncidentState, incident_id: str, now: datetime,
         "log": [{"at": format_ts(e.at), "author": e.author, "kind": e.kind, "text": e.text}
                 for e in inc.log],
         "termination": [dict(t) for t in inc.termination],
+        "broadcasts": [{"message_id": m.id, "plan": m.plan, "channel": m.channel,
+                        "state": m.state.value, "sent_at": _ts(m.sent_at), "text": m.text,
+                        "last_error": m.last_error}
+                       for m in state.outbox.for_incident(inc.id)
+                       if m.kind == MessageKind.BROADCAST],
+        **({} if configured is None else
+           {"channels": channel_coverage(state.site, configured, list(people))}),
     }
 
 
@@ -729,6 +799,10 @@ class IncidentService:
         return [ChannelState(kind, ch.is_up(), len(self.outbox.due(now, kind)))
                 for kind, ch in self._channels.items()]
 
+    def coverage(self) -> dict[str, JsonValue]:
+        """Return which channels here serve nobody, and who lists one not configured here."""
+        return channel_coverage(self.site, self._channels)
+
     def dispatch_summary(self) -> str:
         """Return one line for the status bar: which channels are up, what waits."""
         if not self._channels:
@@ -739,6 +813,10 @@ class IncidentService:
         up = [s.kind for s in states if s.up]
         waiting = sum(s.waiting for s in states)
         text = "no channel up" if not up else "up: " + ", ".join(up)
+        unused = self.coverage()["unused"]
+        assert isinstance(unused, list)
+        if unused:
+            text += f"; {', '.join(str(k) for k in unused)} serves nobody"
         return f"{text}; {waiting} messages waiting" if waiting else text
 
     # -- lifecycle
@@ -758,6 +836,9 @@ class IncidentService:
         if not self._channels:
             _LOGGER.warning("no delivery channel is configured ([notify] in the settings): "
                             "notifications stay queued until a process with a channel runs")
+        else:
+            for line in coverage_warnings(self.coverage()):
+                _LOGGER.warning("%s", line)
         self._background = [asyncio.create_task(self._ticker(), name="incident-ticker"),
                             asyncio.create_task(self._poller(), name="incident-log-poller")]
         _LOGGER.info("incident service started: %d incidents (%d open), %d messages unsent, "
@@ -938,7 +1019,7 @@ class IncidentService:
                             m.id, m.channel, claim.dispatcher)
             out.extend(self.outbox.failed_to_send(
                 m.id, f"outcome unknown: {claim.dispatcher} stopped while sending; it may "
-                      "have gone out"))
+                      "have gone out", retry_now=True))
         return out
 
     # -- sending
@@ -996,20 +1077,25 @@ class IncidentService:
                     carry.extend(self.outbox.sent(m.id, ref=f"as {twin.id}"))
                     answered.add(m.id)
                     continue
-                claim = Event(type=NOTIFICATION_SENDING, source=f"notify:{kind}", payload={
-                    "message_id": m.id, "channel": kind, "attempt": m.failures + 1,
-                    "dispatcher": self.dispatcher_id}, incident_id=m.incident_id)
-                recs = await self._record([*carry, claim])
+                group = [m, *self._mates(channel, m, answered)]
+                claims = [Event(type=NOTIFICATION_SENDING, source=f"notify:{kind}", payload={
+                    "message_id": x.id, "channel": kind, "attempt": x.failures + 1,
+                    "dispatcher": self.dispatcher_id}, incident_id=x.incident_id)
+                    for x in group]
+                recs = await self._record([*carry, *claims])
                 carry, answered = [], set()
-                mine = self.state.ledger.claims.get(m.id)
-                if mine is None or mine.seq != recs[-1].seq:
-                    continue  # another dispatcher claimed it first
-                if self.outbox.get(m.id).state not in _PENDING:
-                    continue  # answered or closed meanwhile
+                seqs = {str(r.payload["message_id"]): r.seq for r in recs
+                        if r.type == NOTIFICATION_SENDING}
+                group = [x for x in group if self._claimed_here(x, seqs)]
+                if not group:
+                    continue  # claimed first by another dispatcher, or answered meanwhile
                 self._last_send[kind] = self._clock.now()
-                result = await self._send(channel, m)
-                carry = self._outcome(m, result)
-                answered.add(m.id)
+                if len(group) == 1:
+                    result = await self._send(channel, m)
+                else:
+                    result = await self._send_group(channel, group)
+                carry = [ev for x in group for ev in self._outcome(x, result)]
+                answered.update(x.id for x in group)
             except StorageError as err:
                 # Keep the channel's answers in ``carry``: they are appended on the next turn.
                 self._storage_failed(err)
@@ -1018,17 +1104,61 @@ class IncidentService:
                 _LOGGER.exception("the %s send queue failed; it goes on", kind)
                 await asyncio.sleep(self._tick_interval)
 
-    async def _send(self, channel: DeliveryChannel, m: Message) -> SendResult:
+    def _claimed_here(self, m: Message, seqs: dict[str, int]) -> bool:
+        """Return whether this dispatcher's claim of ``m`` came first and ``m`` still waits."""
+        mine = self.state.ledger.claims.get(m.id)
+        return mine is not None and mine.seq == seqs.get(m.id) \
+            and self.outbox.get(m.id).state in _PENDING
+
+    def _mates(self, channel: DeliveryChannel, m: Message, exclude: set[str]) -> list[Message]:
+        """Return messages due on ``channel`` that one post can carry together with ``m``.
+
+        A chat robot takes everyone of a stage with the same text in one post mentioning them
+        all (:class:`~commandcenter.notify.base.GroupChannel`). Only first sends group:
+        retries and fail-overs go alone.
+        """
+        size = channel.max_group if isinstance(channel, GroupChannel) else 1
+        if size <= 1 or m.replaces is not None or m.state != MessageState.QUEUED:
+            return []
+        key = (m.incident_id, m.kind, m.plan, m.stage, m.text)
+        out: list[Message] = []
+        for o in self.outbox.due(self._clock.now(), channel.kind):
+            if len(out) >= size - 1:
+                break
+            if o.id == m.id or o.id in exclude or o.replaces is not None \
+                    or o.state != MessageState.QUEUED \
+                    or (o.incident_id, o.kind, o.plan, o.stage, o.text) != key:
+                continue
+            claim = self.state.ledger.claims.get(o.id)
+            if claim is not None and not claim.settled and claim.attempt == o.failures + 1:
+                continue
+            out.append(o)
+        return out
+
+    def _outgoing(self, m: Message) -> OutgoingMessage:
         inc = self.book.incidents.get(m.incident_id)
         contact = self._contact(m)
-        out = OutgoingMessage.from_message(m, inc.code if inc else None,
-                                           phone=contact.phone if contact else None)
+        return OutgoingMessage.from_message(m, inc.code if inc else None,
+                                            phone=contact.phone if contact else None)
+
+    async def _send(self, channel: DeliveryChannel, m: Message) -> SendResult:
         try:
-            return await channel.send(out)
+            return await channel.send(self._outgoing(m))
         except asyncio.CancelledError:
             raise
         except Exception as err:
             _LOGGER.exception("channel %s raised while sending %s", channel.kind, m.id)
+            return SendResult.unknown(f"the {channel.kind} channel failed while sending: {err}")
+
+    async def _send_group(self, channel: DeliveryChannel, group: list[Message]) -> SendResult:
+        assert isinstance(channel, GroupChannel)
+        try:
+            return await channel.send_group([self._outgoing(m) for m in group])
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            ids = ", ".join(m.id for m in group)
+            _LOGGER.exception("channel %s raised while sending %s", channel.kind, ids)
             return SendResult.unknown(f"the {channel.kind} channel failed while sending: {err}")
 
     def _outcome(self, m: Message, result: SendResult) -> list[Event]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -26,9 +27,12 @@ from commandcenter.core.incidents import (
     escalate,
     finish_step,
     is_code_shaped,
+    location_words,
     log_entry,
+    nearest_building,
     new_incident_code,
     plan_stages,
+    point_problem,
     skip_step,
     start_step,
 )
@@ -55,7 +59,7 @@ ROSTER: list[tuple[str, str, tuple[str, ...], str, tuple[str, ...]]] = [
 ]
 
 
-def _stage(order: int, roles: list[str], need: int, within: float,
+def _stage(order: int, roles: list[str], need: int | dict[str, int], within: float,
            escalate_to: list[str] | None = None, msg: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"order": order, "roles": roles, "need_acks": need,
                            "ack_within_min": within, "escalate_to_roles": escalate_to or []}
@@ -317,6 +321,69 @@ def test_stage_plan_round_trips_through_json() -> None:
     site = make_site()
     for s in plan_stages(site, site.plans["P-L1"], ShiftSchedule(), NIGHT):
         assert StagePlan.from_payload(s.to_payload()) == s
+    # stages recorded before acknowledgements could be counted per role read as "any role"
+    old = plan_stages(site, site.plans["P-L1"], ShiftSchedule(), DAY)[0].to_payload()
+    del old["need_by_role"]
+    assert StagePlan.from_payload(old).need_by_role == {}
+
+
+def test_a_stage_can_need_acknowledgements_per_role() -> None:
+    site = make_site()
+    plan = _plan("P-R", "L1", ["shift_leader"],
+                 [_stage(1, ["shift_leader", "field_operator"],
+                         {"shift_leader": 2, "field_operator": 1}, 2)],
+                 [("a", "shift_leader", 1)], ["结束"])
+    assert plan.notification[0].need_by_role == {"shift_leader": 2, "field_operator": 1}
+    assert plan.notification[0].total_acks == 3
+    (s1,) = plan_stages(site, plan, ShiftSchedule(), NIGHT)
+    # at night crew C has one shift leader on shift; two must answer, so the off-shift one is
+    # called at once too
+    assert [c.person for c in s1.called_first] == ["sl-c", "sl-a", "fo-c1"]
+    assert (s1.need_acks, dict(s1.need_by_role)) == (3, {"shift_leader": 2, "field_operator": 1})
+    assert StagePlan.from_payload(s1.to_payload()) == s1
+
+
+@pytest.mark.parametrize(("need", "message"), [
+    (0, "0 is neither a number of acknowledgements (1 or more) nor role: number pairs"),
+    ("two", "'two' is neither a number of acknowledgements"),
+    (True, "True is neither a number of acknowledgements"),
+    ({}, "name at least one role, e.g. {shift_leader: 1}"),
+    ({"shift_leader": 0}, "shift_leader: 0 is not a number of acknowledgements (1 or more)"),
+    ({"shift_leader": "1"}, "shift_leader: '1' is not a number of acknowledgements"),
+    ({"fire_brigade": 1}, "need_acks: role 'fire_brigade' is not one of this stage's roles "
+                          "(shift_leader, field_operator)"),
+])
+def test_bad_need_acks_is_refused_with_a_clear_message(need: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _plan("P-R", "L1", ["shift_leader"],
+              [_stage(1, ["shift_leader", "field_operator"], need, 2)],
+              [("a", "shift_leader", 1)], ["结束"])
+
+
+# --------------------------------------------------------------------------- places
+
+
+def test_places_in_words_and_points_outside_the_site() -> None:
+    site = make_site()
+    assert location_words(site, "U-210") == {"zh": "加氢装置(U-210)", "en": "加氢装置 (U-210)",
+                                             "short": "U-210"}
+    assert location_words(site, "X-1")["zh"] == "X-1"
+    inside = (30.0002, 121.0006)
+    b, d = nearest_building(site, inside) or (None, None)
+    assert b is not None and b.id == "U-210" and d == 0
+    assert location_words(site, inside)["zh"] == "加氢装置(U-210)"
+    near = (30.002, 121.0005)  # about 190 m north
+    b, d = nearest_building(site, near) or (None, None)
+    assert b is not None and 150 < (d or 0) < 250
+    assert location_words(site, near) == {"zh": "加氢装置(U-210)附近",
+                                          "en": "near 加氢装置 (U-210)",
+                                          "short": "U-210附近"}
+    far = (30.01, 121.0005)
+    assert location_words(site, far)["zh"] == "30.01000,121.00050"
+    assert point_problem(site, near) is None
+    assert point_problem(site, (30.1, 121.0)) == "30.10000, 121.00000 lies 11.0 km outside the site"
+    assert point_problem(site, (95.0, 121.0)) == "95.0, 121.0 is not a valid latitude, longitude"
+    assert nearest_building(Site(root="empty"), near) is None
 
 
 # --------------------------------------------------------------------------- short codes
@@ -529,6 +596,17 @@ def test_escalation_refusals(world: World, clock: ScriptedClock) -> None:
         escalate(site, book, iid, **kw)
 
 
+def test_an_incident_at_the_top_level_says_so(world: World, clock: ScriptedClock) -> None:
+    site, book, _log, schedule = world
+    site.plans["P-L4"] = _plan("P-L4", "L4", ["plant_commander"],
+                               [_stage(1, ["plant_commander"], 1, 3)],
+                               [("report", "plant_commander", 5)], ["结束"])
+    iid = _activate(world, clock, "P-L4", commander="cmd-1")
+    with pytest.raises(IncidentError, match=f"incident {iid} is at L4, already the highest "
+                                            "level; there is no plan to escalate to"):
+        escalate(site, book, iid, by="cmd-1", now=clock.now(), schedule=schedule)
+
+
 # --------------------------------------------------------------------------- closing
 
 
@@ -608,3 +686,48 @@ def test_replay_into_a_fresh_book_gives_the_same_state(
     upto.replay(e for e in log.events if e.seq <= 3)
     assert upto.get(a).step("P-L1", "confirm").state == StepState.IN_PROGRESS
     assert upto.get(a).plan == "P-L1"
+
+
+# --------------------------------------------------------------------------- site files
+
+L2_FILE = "plans/gas-l2.yaml"
+
+
+def test_site_loader_reads_per_role_acknowledgements(site: Any) -> None:
+    site.edit(L2_FILE, "need_acks: 2", "need_acks: {commander: 1, fire_brigade: 1}")
+    s = site.load()
+    assert s.problems == []
+    assert s.plans["P-GAS-L2"].notification[0].need_by_role == {"commander": 1,
+                                                                 "fire_brigade": 1}
+
+
+@pytest.mark.parametrize(("need", "message"), [
+    ("{commander: 1, fire_brigade: 2}",
+     "notification[0].need_acks.fire_brigade: 2 acknowledgements needed from role "
+     "'fire_brigade', but only 1 on the roster hold it"),
+    ("{chief: 1}",
+     "notification[0].need_acks: role 'chief' is not one of this stage's roles "
+     "(commander, fire_brigade)"),
+    ("{commander: 0}",
+     "notification[0].need_acks.commander: 0 is not a number of acknowledgements (1 or more)"),
+    ("[commander]",
+     "notification[0].need_acks: ['commander'] is neither a number of acknowledgements (1 or "
+     "more) nor role: number pairs such as {shift_leader: 1, field_operator: 1}"),
+])
+def test_site_loader_names_a_bad_need_acks(site: Any, need: str, message: str) -> None:
+    site.edit(L2_FILE, "need_acks: 2", f"need_acks: {need}")
+    s = site.load()
+    assert str(s.problems[0]) == f"{L2_FILE}:{site.line(L2_FILE, 'need_acks')}: {message}"
+    assert "P-GAS-L2" not in s.plans
+    assert "P-GAS-L1" in s.plans  # (without its escalation to the plan that did not load)
+
+
+def test_site_loader_refuses_counting_a_role_called_in_an_earlier_stage(site: Any) -> None:
+    site.edit(L2_FILE, "    need_acks: 2\n    ack_within_min: 5\n",
+              "    need_acks: 2\n    ack_within_min: 5\n  - order: 2\n    roles: [commander]\n"
+              "    need_acks: {commander: 1}\n    ack_within_min: 10\n")
+    s = site.load()
+    assert str(s.problems[0]) == (
+        f"{L2_FILE}:{site.line(L2_FILE, 'need_acks: {commander: 1}')}: notification[1]."
+        "need_acks.commander: role 'commander' is called in stage 1 already (people are called "
+        "once per plan); count its acknowledgements there")

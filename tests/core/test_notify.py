@@ -21,6 +21,7 @@ from commandcenter.core.incidents import (
 )
 from commandcenter.core.notify import (
     ACK_WORDS,
+    BROADCAST_PERSON,
     DECLINE_WORDS,
     NOTIFICATION_ESCALATED,
     NOTIFICATION_QUEUED,
@@ -37,7 +38,7 @@ from commandcenter.core.notify import (
     parse_reply,
 )
 
-from .test_incidents import DAY, NIGHT, Log, make_site
+from .test_incidents import DAY, NIGHT, ROSTER, Log, make_site
 
 
 @dataclass
@@ -141,10 +142,35 @@ def _stage(env: Env, incident_id: str, order: int, plan: str = "P-L1") -> Any:
     ("2 B8M", ["A7K", "B8M"], ReplyKind.DECLINE, "B8M"),
     ("2B8M", ["A7K", "B8M"], ReplyKind.DECLINE, "B8M"),
     ("B8M N", ["A7K", "B8M"], ReplyKind.DECLINE, "B8M"),
+    # tolerant: more words, any order, filler words, full-width characters
+    ("2 不来 9B7", ["9B7", "A7K"], ReplyKind.DECLINE, "9B7"),
+    ("1 9B7 到", ["9B7", "A7K"], ReplyKind.ACK, "9B7"),
+    ("9B7到", ["9B7", "A7K"], ReplyKind.ACK, "9B7"),
+    ("好的", ["9B7"], ReplyKind.ACK, "9B7"),
+    ("好的，马上到", ["9B7"], ReplyKind.ACK, "9B7"),
+    ("我马上到", ["9B7"], ReplyKind.ACK, "9B7"),
+    ("收到，在路上", ["9B7"], ReplyKind.ACK, "9B7"),
+    ("ok", ["9B7"], ReplyKind.ACK, "9B7"),
+    ("OK 9B7", ["9B7", "A7K"], ReplyKind.ACK, "9B7"),
+    ("ok9b7", ["9B7", "A7K"], ReplyKind.ACK, "9B7"),
+    ("Okay, on my way", ["9B7"], ReplyKind.ACK, "9B7"),
+    ("I'm coming 9B7", ["9B7", "A7K"], ReplyKind.ACK, "9B7"),
+    ("１　９Ｂ７　到", ["9B7", "A7K"], ReplyKind.ACK, "9B7"),  # full-width digits and space
+    ("２", ["9B7"], ReplyKind.DECLINE, "9B7"),
+    ("9B7 来不了", ["9B7", "A7K"], ReplyKind.DECLINE, "9B7"),
+    ("不能到场", ["9B7"], ReplyKind.DECLINE, "9B7"),
+    ("在外地出差，到不了", ["9B7"], ReplyKind.UNPARSED, None),  # 在外地: not known
+    ("出差，到不了", ["9B7"], ReplyKind.DECLINE, "9B7"),
+    ("can't come", ["9B7"], ReplyKind.DECLINE, "9B7"),
+    ("cannot 9B7", ["9B7", "A7K"], ReplyKind.DECLINE, "9B7"),
+    ("not coming", ["9B7"], ReplyKind.DECLINE, "9B7"),
+    ("nope", ["9B7"], ReplyKind.DECLINE, "9B7"),
 ])
-def test_replies_that_answer(text: str, codes: list[str], kind: ReplyKind, code: str) -> None:
+def test_replies_that_answer(text: str, codes: list[str], kind: ReplyKind,
+                             code: str | None) -> None:
     reply = parse_reply(text, codes)
-    assert (reply.kind, reply.code, reply.text, reply.reason) == (kind, code, text, None)
+    assert (reply.kind, reply.code, reply.text) == (kind, code, text)
+    assert (reply.reason is None) == (kind != ReplyKind.UNPARSED)
 
 
 @pytest.mark.parametrize(("text", "codes", "reason"), [
@@ -156,13 +182,20 @@ def test_replies_that_answer(text: str, codes: list[str], kind: ReplyKind, code:
     ("1", ["A7K", "B8M"], "several incidents are open"),
     ("1 A7K B8M", ["A7K", "B8M"], "names several incidents"),
     ("1 Z9Z", ["A7K"], "Z9Z is not the code of an open incident"),
-    ("好的", ["A7K"], "'好的' is not an answer"),
-    ("马上到", ["A7K"], "is not an answer"),
+    ("嗯", ["A7K"], "'嗯' is not an answer"),
+    ("马上", ["A7K"], "no answer"),
     ("11", ["A7K"], "'11' is not an answer"),
     ("3", ["A7K"], "'3' is not an answer"),
-    ("OK", ["A7K"], "'OK' is not an answer"),
-    ("1 在路上", ["A7K"], "'在路上' is not an answer"),
-    ("正在处理另一起，不能", ["A7K"], "is not an answer"),
+    ("OKK", ["A7K"], "'OKK' is not an answer"),
+    ("1 在家", ["A7K"], "'在家' is not an answer"),
+    ("正在处理另一起，不能", ["A7K"], "'正在处理另一起' is not an answer"),
+    ("收到但来不了", ["A7K"], "'收到但来不了' is not an answer"),
+    ("好的，不能来", ["A7K"], "both yes and no"),
+    ("到 不能", ["A7K"], "both yes and no"),
+    ("not", ["A7K"], "'NOT' is not an answer"),
+    ("ok", ["A7K", "B8M"], "several incidents are open"),  # bare yes, two open: ambiguous
+    ("好的", ["A7K", "B8M"], "several incidents are open"),
+    ("OK A7K B8M", ["A7K", "B8M"], "names several incidents"),
 ])
 def test_replies_that_are_not_understood_never_count(text: str, codes: list[str],
                                                      reason: str) -> None:
@@ -171,7 +204,7 @@ def test_replies_that_are_not_understood_never_count(text: str, codes: list[str]
     assert reply.reason is not None and reason in reply.reason
 
 
-_WORDS = [*sorted(ACK_WORDS | DECLINE_WORDS), "A7K", "B8M", "Z9Z", "好", "OK", "3"]
+_WORDS = [*sorted(ACK_WORDS | DECLINE_WORDS), "A7K", "B8M", "Z9Z", "嗯", "在家", "3"]
 
 
 @given(tokens=st.lists(st.sampled_from(_WORDS), max_size=4),
@@ -206,9 +239,13 @@ def test_activation_queues_stage_one_first_on_each_persons_preferred_channel(env
     first = env.outbox.get(f"{iid}-M001")
     assert (first.person, first.address, first.kind, first.priority) == \
         ("sl-a", "+86 138 0000 0000", MessageKind.ALERT, 1)
+    # SMS: one compact SMS; richer channels: the whole plan title, place and how to reply
     assert first.text == \
-        f"【{code}】一级报警，请到现场 回复“1 {code}”确认到场，“2 {code}”不能到场。"
+        f"【{code}】L1 P-L1：加氢装置(U-210)。一级报警，请到现场。回1 {code}到 2不能"
     assert env.outbox.get(f"{iid}-M003").address == "fo-a2"  # WeCom maps people itself
+    assert env.outbox.get(f"{iid}-M003").text == (
+        f"【{code}】L1 P-L1 方案，地点：加氢装置(U-210)。一级报警，请到现场。"
+        f"回复“1 {code}”确认到场，“2 {code}”不能到场。")
     assert [m.person for m in env.outbox.due(env.clock.now(), "sms")] == \
         ["sl-a", "fo-a1", "fire-d", "dir-1", "dir-2", "fire-a"]
     assert [m.person for m in env.outbox.due(env.clock.now(), "wecom")] == ["fo-a2"]
@@ -227,9 +264,12 @@ def test_a_later_escalation_notice_jumps_ahead_of_unsent_later_stages(env: Env) 
     assert order == [
         ("fo-a1", "alert"), ("fire-d", "alert"),          # stage 1, still waiting
         ("fo-c1", "alert"), ("dir-1", "escalation"), ("dir-2", "escalation"),
-        ("sl-a", "reminder"), ("fo-a2", "reminder"),      # only those whose alert went out
+        ("sl-a", "reminder"),                             # only those whose alert went out
         ("dir-1", "alert"), ("dir-2", "alert"),           # stage 2
         ("fire-a", "alert")]                              # stage 3
+    # fo-a2's alert went out on WeCom, the first of their channels: so does the reminder
+    assert [(m.person, m.kind.value) for m in env.outbox.due(env.clock.now(), "wecom")] == \
+        [("sl-c", "alert"), ("fo-a2", "reminder")]
     assert env.outbox.get(first.id).state == MessageState.SENT
 
 
@@ -287,8 +327,9 @@ def test_failed_sends_retry_with_backoff_then_fail_over_to_the_next_channel() ->
     assert [x.id for x in env.outbox.failed()] == [mid]
     (ev,) = env.tick()
     assert ev.type == NOTIFICATION_QUEUED
-    assert (ev.payload["channel"], ev.payload["replaces"], ev.payload["text"]) == \
-        ("phone", mid, m.text)
+    assert (ev.payload["channel"], ev.payload["replaces"]) == ("phone", mid)
+    # read out by an operator: the whole text, not the compact SMS
+    assert ev.payload["text"].startswith(f"【{env.code(iid)}】L1 P-L1 方案，地点：")
     assert ev.payload["address"] == "+86 138 0000 0002"
     assert m.state == MessageState.FAILED_OVER and env.outbox.failed() == []
     # the last channel failing leaves the message failed for the operator to see
@@ -363,13 +404,14 @@ def test_acknowledgements_satisfy_a_stage_and_stop_reminders(env: Env) -> None:
     assert esc.payload["deadline"] == "2026-01-01T02:04:00.000000Z"
     assert [e.payload["person"] for e in events if e.type == NOTIFICATION_REMINDER] == \
         ["fo-a1", "fo-a2", "fire-d"]
-    # reminders cycle through each person's channels; escalation notices tell the directors
+    # reminders go on the first channel sent automatically (never only to an operator's
+    # phone queue); escalation notices tell the directors
     assert _queued(events) == [("sl-c", "wecom", "alert"), ("dir-1", "sms", "escalation"),
-                               ("dir-2", "sms", "escalation"), ("fo-a1", "phone", "reminder"),
-                               ("fo-a2", "sms", "reminder"), ("fire-d", "sms", "reminder")]
+                               ("dir-2", "sms", "escalation"), ("fo-a1", "sms", "reminder"),
+                               ("fo-a2", "wecom", "reminder"), ("fire-d", "sms", "reminder")]
     esc_text = next(m.text for m in env.outbox.for_incident(iid)
                     if m.kind == MessageKind.ESCALATION)
-    assert esc_text.startswith(f"【{code}】升级通知：第1批应答不足（1/2）。")
+    assert esc_text.startswith(f"【{code}】升级：第1批应答1/2，L1 P-L1：")
 
     env.log.append(env.notifier.acknowledge(iid, "fo-a1", channel="phone",
                                             recorded_by="operator:zhang"))
@@ -452,16 +494,30 @@ def test_a_decline_moves_to_the_next_contact_and_restarts_the_timer() -> None:
     assert st2.satisfied and "dir-1" not in st2.declined
 
 
-def test_decline_with_others_still_silent_waits_for_them(env: Env) -> None:
+def test_a_decline_calls_the_next_contact_at_once_even_with_others_still_silent(
+        env: Env) -> None:
     iid = env.start()
+    st = _stage(env, iid, 1)
+    assert st.contacted == ["sl-a", "fo-a1", "fo-a2", "fire-d"]
     env.log.append(env.notifier.decline(iid, "fo-a1", channel="sms", text="2"))
-    assert env.tick() == []  # three others called for two acknowledgements: no one new yet
+    # three others are still silent, but in an emergency calling one more is the safer error:
+    # the next contact holding the declined role comes at once
+    events = env.tick()
+    (esc,) = [e for e in events if e.type == NOTIFICATION_ESCALATED]
+    assert {k: esc.payload[k] for k in ("reason", "notified", "for_declines", "cycle")} == \
+        {"reason": "declined", "notified": ["fo-c1"], "for_declines": ["fo-a1"], "cycle": 0}
+    assert _queued(events) == [("fo-c1", "sms", "alert")]
+    assert env.tick() == []  # that decline has had its call
     env.log.append(env.notifier.decline(iid, "fo-a2", channel="wecom"))
     env.log.append(env.notifier.decline(iid, "fire-d", channel="sms"))
     events = env.tick()
     (esc,) = [e for e in events if e.type == NOTIFICATION_ESCALATED]
-    # two declined field operators: the next contact holding their role comes first
-    assert esc.payload["notified"] == ["fo-c1"]
+    # no field operator left to call: the one contact left (another role) comes instead
+    assert (esc.payload["notified"], esc.payload["for_declines"]) == (["sl-c"],
+                                                                      ["fo-a2", "fire-d"])
+    assert st.contacted == ["sl-a", "fo-a1", "fo-a2", "fire-d", "fo-c1", "sl-c"]
+    env.log.append(env.notifier.decline(iid, "fo-c1", channel="sms"))
+    assert env.tick() == []  # nobody left to call; the deadline tells the directors
 
 
 def test_answers_taken_by_operators_and_refusals(env: Env) -> None:
@@ -595,15 +651,24 @@ def test_messages_in_english() -> None:
     env = _env(DAY, policy=EscalationPolicy(lang="en"))
     iid = env.start()
     code = env.code(iid)
-    st = _stage(env, iid, 3)
-    assert message_text(MessageKind.ALERT, code, st, "en") == \
-        f'[{code}] P-L1 plan Reply "1 {code}" if you are coming, "2 {code}" if you cannot.'
-    assert message_text(MessageKind.REMINDER, code, st, "en").startswith(
-        f"[{code}] REMINDER: P-L1 plan")
-    assert message_text(MessageKind.ESCALATION, code, st, "en") == \
-        f'[{code}] ESCALATION: stage 3 has 0 of 1 acknowledgements. P-L1 plan Reply "1 {code}".'
-    assert message_text(MessageKind.REMINDER, code, st).startswith(f"【{code}】提醒：P-L1 方案")
-    assert env.outbox.for_incident(iid)[0].text.startswith(f"[{code}] ")
+    first = env.outbox.get(f"{iid}-M001")
+    assert first.text == (f"[{code}] L1 P-L1 plan at 加氢装置 (U-210). 一级报警，请到现场. "
+                          f"Reply 1 {code} coming, 2 cannot.")
+    assert env.notifier.text_for(first, "wecom") == (
+        f'[{code}] L1 P-L1 plan at 加氢装置 (U-210). 一级报警，请到现场. Reply "1 {code}" if '
+        f'you are coming, "2 {code}" if you cannot.')
+    st = _stage(env, iid, 3)  # no message of its own: the plan's title is not said twice
+    brief = env.notifier.briefing(env.notifier._campaign(iid), "P-L1")
+    assert message_text(MessageKind.ALERT, brief, st, "en") == \
+        f"[{code}] L1 P-L1 plan at 加氢装置 (U-210). Reply 1 {code} coming, 2 cannot."
+    assert message_text(MessageKind.REMINDER, brief, st, "en", "email").startswith(
+        f"[{code}] REMINDER: L1 P-L1 plan at")
+    assert message_text(MessageKind.ESCALATION, brief, st, "en", "email") == (
+        f"[{code}] ESCALATION: stage 3 has 0 of 1 acknowledgements. L1 P-L1 plan at "
+        f'加氢装置 (U-210). Reply "1 {code}".')
+    assert message_text(MessageKind.REMINDER, brief, st).startswith(f"【{code}】提醒：L1 P-L1：")
+    assert message_text(MessageKind.BROADCAST, brief, st, "en", "pa") == \
+        "Attention all areas: P-L1 plan (L1) started at 加氢装置 (U-210)."
 
 
 def test_events_of_unknown_incidents_are_ignored(env: Env) -> None:
@@ -671,6 +736,12 @@ def test_one_click_activation_on_the_demo_site() -> None:
     assert iid is not None
     log.append(notifier.tick(clock.now()))
     due = notifier.outbox.due(clock.now())
+    # the PA announces the plan once (people there work within its reach), for the area
+    (pa,) = [m for m in due if m.kind == MessageKind.BROADCAST]
+    assert (pa.channel, pa.person, pa.stage) == ("pa", BROADCAST_PERSON, 1)
+    assert "回" not in pa.text and pa.text.startswith("各岗位注意：可燃气体泄漏班组级现场处置方案")
+    due = [m for m in due if m.kind != MessageKind.BROADCAST]
+    assert "pa" not in {m.channel for m in due}
     stages = [m.stage for m in due]
     assert stages == sorted(stages) and stages[0] == 1
     assert len({m.person for m in due}) == len(due) == len(rec.payload["notify"])
@@ -685,3 +756,153 @@ def test_one_click_activation_on_the_demo_site() -> None:
     assert book.get(iid).plan == plan.escalates_to
     queued = notifier.tick(clock.now())
     assert queued and {e.payload["plan"] for e in queued} == {plan.escalates_to}
+
+
+# --------------------------------------------------------------------------- per-role needs
+
+
+def _per_role_env(start: datetime = DAY) -> tuple[Env, str]:
+    from .test_incidents import _plan
+    from .test_incidents import _stage as stage_dict
+
+    env = _env(start)
+    env.notifier.site.plans["P-R"] = _plan(
+        "P-R", "L1", ["shift_leader", "field_operator"],
+        [stage_dict(1, ["shift_leader", "field_operator"],
+                    {"shift_leader": 1, "field_operator": 1}, 2, ["workshop_director"],
+                    "一级报警，请到现场")],
+        [("confirm", "shift_leader", 1)], ["结束"])
+    return env, env.start("P-R")
+
+
+def test_acknowledgements_count_per_role_where_the_stage_says_so() -> None:
+    env, iid = _per_role_env()
+    st = _stage(env, iid, 1, plan="P-R")
+    assert st.contacted == ["sl-a", "fo-a1", "fo-a2", "fire-d"]
+    for person in ("fo-a1", "fo-a2"):  # two field operators answer; the shift leader does not
+        env.log.append(env.notifier.acknowledge(iid, person, channel="sms"))
+    assert (st.ack_count, st.counted, st.missing) == (2, 1, 1)
+    assert st.missing_by_role == {"shift_leader": 1} and not st.satisfied
+    env.send()
+    events = env.at(120)
+    (esc,) = [e for e in events if e.type == NOTIFICATION_ESCALATED]
+    # the next shift leader is called, the silent shift leader reminded; the silent field
+    # operator is not (field operators have answered often enough); the director is told
+    assert {k: esc.payload[k] for k in ("acked", "missing", "missing_by_role", "notified",
+                                        "reminded")} == {
+        "acked": 1, "missing": 1, "missing_by_role": {"shift_leader": 1},
+        "notified": ["sl-c"], "reminded": ["sl-a"]}
+    assert [c["person"] for c in esc.payload["informed"]] == ["dir-1", "dir-2"]
+    assert "第1批应答1/2" in next(m.text for m in env.outbox.for_incident(iid)
+                               if m.kind == MessageKind.ESCALATION)
+    env.log.append(env.notifier.acknowledge(iid, "sl-c", channel="wecom"))
+    assert st.satisfied and st.acks_by_role == {"shift_leader": 1, "field_operator": 2}
+    assert [e for e in env.at(240) if e.type == NOTIFICATION_ESCALATED] == []
+
+
+def test_a_declined_key_role_calls_the_next_holder_of_that_role() -> None:
+    env, iid = _per_role_env()
+    st = _stage(env, iid, 1, plan="P-R")
+    env.log.append(env.notifier.acknowledge(iid, "fo-a1", channel="sms"))
+    env.log.append(env.notifier.decline(iid, "sl-a", channel="sms"))
+    (esc,) = [e for e in env.tick() if e.type == NOTIFICATION_ESCALATED]
+    assert (esc.payload["notified"], esc.payload["missing_by_role"]) == \
+        (["sl-c"], {"shift_leader": 1})
+    # field operators have answered often enough: a declining one calls nobody new
+    env.log.append(env.notifier.decline(iid, "fo-a2", channel="wecom"))
+    assert env.tick() == []
+    assert st.contacted == ["sl-a", "fo-a1", "fo-a2", "fire-d", "sl-c"]
+
+
+# --------------------------------------------------------------------------- PA, SMS size
+
+
+def test_the_pa_announces_each_plan_once_for_the_area() -> None:
+    people = [(pid, name, roles, shift, ("pa", *channels) if pid.startswith("fo-") else channels)
+              for pid, name, roles, shift, channels in ROSTER]
+    clock = ScriptedClock(DAY.astimezone(UTC))
+    site = make_site(people)
+    schedule = ShiftSchedule.for_site(site)
+    notifier = Notifier(site, schedule)
+    book = IncidentBook(clock)
+    env = Env(clock, notifier, book, Log(clock, book, notifier), schedule)
+    iid = env.start()
+    pa = [m for m in env.outbox.for_incident(iid) if m.channel == "pa"]
+    assert [(m.kind, m.person, m.address, m.stage) for m in pa] == \
+        [(MessageKind.BROADCAST, BROADCAST_PERSON, "pa", 1)]
+    code = env.code(iid)
+    assert pa[0].text == \
+        "各岗位注意：P-L1 方案（L1）已启动，地点加氢装置(U-210)。一级报警，请到现场。"
+    assert code not in pa[0].text  # a loudspeaker asks for no replies
+    # the field operators' own messages go on their own channels, never the PA
+    assert [m.channel for m in env.outbox.for_incident(iid) if m.person == "fo-a1"] == ["sms"]
+    assert env.outbox.get(f"{iid}-M002").channels == ("sms", "phone")
+    assert env.at(60) == []  # nothing announced twice
+    env.log.append(env.outbox.failed_to_send(pa[0].id, "relay port gone"))
+    for _ in range(2):
+        env.log.append(env.outbox.failed_to_send(pa[0].id, "relay port gone"))
+    assert pa[0].state == MessageState.FAILED
+    assert not [e for e in env.at(90) if e.type == NOTIFICATION_QUEUED]  # no fail-over
+    # the escalation to a plan whose people work within the PA's reach: one more announcement
+    site.people["dir-1"] = type(site.people["dir-1"]).model_validate(
+        {**site.people["dir-1"].model_dump(), "channels": ["sms", "pa"]})
+    env.log.append(escalate(site, book, iid, by="dir-1", now=clock.now(), schedule=schedule))
+    env.tick()
+    assert [(m.plan, m.kind) for m in env.outbox.for_incident(iid) if m.channel == "pa"] == \
+        [("P-L1", MessageKind.BROADCAST), ("P-L2", MessageKind.BROADCAST)]
+    assert env.tick() == []
+    # an activation where nobody works within reach of the PA announces nothing
+    other = _env(DAY)
+    oid = other.start()
+    assert [m for m in other.outbox.for_incident(oid) if m.channel == "pa"] == []
+
+
+def test_in_doubt_sends_are_retried_at_once(env: Env) -> None:
+    iid = env.start()
+    mid = f"{iid}-M001"
+    env.log.append(env.outbox.failed_to_send(mid, "outcome unknown: dispatcher stopped",
+                                             retry_now=True))
+    m = env.outbox.get(mid)
+    assert (m.state, m.retry_at, m.failures) == (MessageState.RETRY, env.clock.now(), 1)
+    assert mid in [x.id for x in env.outbox.due(env.clock.now())]
+    env.log.append(env.outbox.failed_to_send(f"{iid}-M002", "no network"))
+    assert env.outbox.get(f"{iid}-M002").retry_at == env.clock.now() + timedelta(seconds=30)
+
+
+def test_every_demo_alert_fits_one_sms() -> None:
+    """Every stage of every demo plan, at every building and at map points, as alert,
+    reminder and escalation notice: one UCS2 SMS (70 characters), with a 4-character code."""
+    from commandcenter.core.incidents import location_words, plan_stages
+    from commandcenter.core.notify import SMS_UNITS, Briefing, StageProgress
+
+    site = load_demo_site()
+    schedule = ShiftSchedule.for_site(site)
+    places: list[Any] = [*site.buildings, (30.8151, 121.4550), (31.5, 121.0)]
+    b = site.bounds()
+    assert b is not None
+    places += [((b[0][0] + b[1][0]) / 2, b[0][1] - 0.001)]  # just outside the fence
+    worst = ""
+    for plan in site.plans.values():
+        for spec in plan_stages(site, plan, schedule, DAY):
+            st = StageProgress(spec=spec, started_at=DAY, deadline=DAY)
+            for place in places:
+                brief = Briefing("W9XZ", plan.level.value, plan.title.model_dump(),
+                                 location_words(site, place))
+                for kind in (MessageKind.ALERT, MessageKind.REMINDER, MessageKind.ESCALATION):
+                    text = message_text(kind, brief, st, "zh", "sms")
+                    assert len(text) <= SMS_UNITS, (plan.id, spec.order, place, kind, text)
+                    assert "W9XZ" in text and "回1 W9XZ" in text
+                    worst = max(worst, text, key=len)
+                    full = message_text(kind, brief, st, "zh", "wecom")
+                    assert plan.title.zh in full and brief.where["zh"] in full
+                en = message_text(MessageKind.ALERT, brief, st, "en", "sms")
+                assert len(en) <= 160 and "Reply 1 W9XZ" in en
+    assert len(worst) > 40  # the texts say something
+
+
+def load_demo_site() -> Any:
+    from pathlib import Path
+
+    from commandcenter.core.siteio import load_site
+
+    return load_site(Path(__file__).resolve().parents[2])

@@ -68,6 +68,12 @@ class Faults:
     """Unsolicited lines written just before the next answer (mid-command), then cleared."""
     mute: bool = False
     """Ignore everything (a hung modem)."""
+    sim: str | None = "READY"
+    """What ``AT+CPIN?`` says (``"SIM PIN"`` …); ``None``: no SIM (``+CME ERROR: 10``)."""
+    creg: int = 1
+    """The registration state ``AT+CREG?`` reports (1 home, 5 roaming, 2 searching …)."""
+    csq: int = 21
+    """The signal ``AT+CSQ`` reports (0–31; 99 unknown / none)."""
 
 
 class GsmSimulator:
@@ -274,6 +280,15 @@ class GsmSimulator:
             self._answer("OK")
         elif up.startswith("AT+CNMI="):
             self._answer("OK")
+        elif up == "AT+CPIN?":
+            if self.faults.sim is None:
+                self._answer("+CME ERROR: 10")
+            else:
+                self._answer(f"+CPIN: {self.faults.sim}", "OK")
+        elif up == "AT+CREG?":
+            self._answer(f"+CREG: 0,{self.faults.creg}", "OK")
+        elif up == "AT+CSQ":
+            self._answer(f"+CSQ: {self.faults.csq},99", "OK")
         elif up.startswith("AT+CMGS="):
             self._cmgs(line)
         elif up.startswith("AT+CMGR="):

@@ -72,11 +72,55 @@ def test_initialises_the_modem_for_text_mode_ucs2_and_reports(sim: GsmSimulator)
 
     scenario(sim, body, smsc="+8613800210500")
     cmds = sim.commands
-    order = ["AT", "ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="GSM"',
+    order = ["AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CREG?", "AT+CSQ", "AT+CMGF=1",
+             'AT+CSCS="GSM"',
              'AT+CSCA="+8613800210500"', 'AT+CSCS="UCS2"', "AT+CSMP=49,167,0,8",
              "AT+CNMI=2,1,0,1,0", 'AT+CMGL="ALL"']
     assert [c for c in cmds if c in order] == order
     assert sim.smsc == "+8613800210500"
+
+
+@pytest.mark.parametrize(("fault", "value", "reason"), [
+    ("sim", None, "no SIM: AT+CPIN? → +CME ERROR: 10 (SIM not inserted)"),
+    ("sim", "SIM PIN", "no SIM ready: AT+CPIN? → SIM PIN (the SIM needs its PIN entered, or "
+                       "is blocked)"),
+    ("creg", 2, "not registered on the network: not registered, searching (AT+CREG? → 0,2)"),
+    ("creg", 3, "not registered on the network: registration denied (AT+CREG? → 0,3)"),
+    ("csq", 99, "no signal: AT+CSQ → 99,99 (antenna, or no coverage here)"),
+])
+def test_a_modem_that_answers_but_cannot_send_is_down_and_says_why(
+        sim: GsmSimulator, fault: str, value: Any, reason: str) -> None:
+    setattr(sim.faults, fault, value)
+
+    async def body(modem: GsmModem, inbox: Inbox) -> None:
+        assert not modem.is_up()
+        assert modem.health.reason == reason
+        res = await modem.send(message())
+        assert res.status is SendStatus.FAILED
+        assert res.reason == f"GSM modem is down: {reason}"
+        assert sim.sent == []
+        setattr(sim.faults, fault, {"sim": "READY", "creg": 5, "csq": 12}[fault])
+        await until(modem.is_up)  # found again by the reconnect
+        assert (await modem.send(message())).ok
+
+    scenario(sim, body)
+
+
+def test_a_lost_network_is_found_by_the_health_probe(sim: GsmSimulator) -> None:
+    async def body(modem: GsmModem, inbox: Inbox) -> None:
+        assert modem.is_up() and modem.signal == 21
+        sim.faults.creg = 0
+        await until(lambda: not modem.is_up())
+        assert modem.health.reason == ("not registered on the network: not registered, not "
+                                       "searching (AT+CREG? → 0,0)")
+        sim.faults.creg = 1
+        sim.faults.csq = 99
+        await until(lambda: "no signal" in (modem.health.reason or ""))
+        sim.faults.csq = 8
+        await until(modem.is_up)
+        assert modem.signal == 8
+
+    scenario(sim, body, health_interval_s=0.2)
 
 
 def test_chinese_sms_is_sent_in_ucs2_and_its_delivery_reported(sim: GsmSimulator) -> None:

@@ -92,7 +92,7 @@ def robot() -> Iterator[tuple[Robot, str]]:
 
 
 def send(target: WebhookTarget, *msgs: Any) -> tuple[list[SendResult], WebhookChannel]:
-    channel = WebhookChannel(target, ScriptedClock(T0))
+    channel, _ = paced_channel(target)
 
     async def main() -> list[SendResult]:
         await channel.start()
@@ -102,6 +102,19 @@ def send(target: WebhookTarget, *msgs: Any) -> tuple[list[SendResult], WebhookCh
             await channel.stop()
 
     return asyncio.run(main()), channel
+
+
+def paced_channel(target: WebhookTarget) -> tuple[WebhookChannel, list[float]]:
+    """A channel whose pacing waits on a scripted clock; returns it and the waits it made."""
+    clock = ScriptedClock(T0)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    return WebhookChannel(target, clock, sleep=sleep), waits
 
 
 def test_is_a_delivery_channel() -> None:
@@ -262,3 +275,111 @@ def test_settings_validation() -> None:
                                  WebhookTarget(kind="wecom", url="http://b/")))
     with pytest.raises(ValidationError, match="kind"):
         WebhookTarget(kind="slack", url="http://a/")
+
+
+# --------------------------------------------------------------------------- pacing, groups
+
+
+@pytest.mark.parametrize(("kind", "rate", "expected"), [
+    ("wecom", None, 20.0), ("dingtalk", None, 20.0), ("feishu", None, 100.0),
+    ("webhook", None, None), ("webhook", 30.0, 30.0), ("wecom", 10.0, 10.0),
+])
+def test_each_kind_has_a_sensible_default_rate(kind: str, rate: float | None,
+                                               expected: float | None) -> None:
+    target = WebhookTarget.model_validate({"kind": kind, "url": "http://x/", "rate_per_min": rate})
+    assert target.effective_rate_per_min == expected
+
+
+def test_rate_per_min_must_be_positive() -> None:
+    with pytest.raises(ValidationError, match="rate_per_min"):
+        WebhookTarget(kind="wecom", url="http://x/", rate_per_min=0)
+
+
+def test_posts_are_paced_at_the_robots_rate(robot: tuple[Robot, str]) -> None:
+    state, base = robot
+    channel, waits = paced_channel(WebhookTarget(kind="wecom", url=f"{base}/send?key=K"))
+
+    async def main() -> list[SendResult]:
+        await channel.start()
+        try:
+            return [await channel.send(message(mid=f"INC-1-M00{i}")) for i in range(4)]
+        finally:
+            await channel.stop()
+
+    results = asyncio.run(main())
+    assert all(r.ok for r in results) and len(state.seen) == 4
+    assert waits == [3.0, 3.0, 3.0]  # 20 a minute: one post every 3 s
+
+
+def test_a_generic_webhook_is_not_paced_by_default(robot: tuple[Robot, str]) -> None:
+    state, base = robot
+    channel, waits = paced_channel(WebhookTarget(kind="webhook", url=f"{base}/hook"))
+
+    async def main() -> None:
+        await channel.start()
+        try:
+            for i in range(3):
+                assert (await channel.send(message(mid=f"INC-1-M00{i}"))).ok
+        finally:
+            await channel.stop()
+
+    asyncio.run(main())
+    assert waits == [] and len(state.seen) == 3
+    assert channel.max_group == 1
+
+
+def _group() -> list[Any]:
+    return [message(mid=f"INC-1-M00{i}", phone=f"+86 138 0000 000{i}", channel="wecom")
+            for i in range(1, 4)]
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("wecom", {"msgtype": "text", "text": {
+        "content": _group()[0].text,
+        "mentioned_mobile_list": ["13800000001", "13800000002", "13800000003"]}}),
+    ("dingtalk", {"msgtype": "text", "text": {
+        "content": f"{_group()[0].text} @13800000001 @13800000002 @13800000003"},
+        "at": {"atMobiles": ["13800000001", "13800000002", "13800000003"],
+               "isAtAll": False}}),
+    ("feishu", {"msg_type": "text", "content": {"text": f"{_group()[0].text}\n张伟、张伟、张伟"}}),
+])
+def test_a_stage_goes_to_a_chat_robot_as_one_post_mentioning_everyone(
+        robot: tuple[Robot, str], kind: str, expected: dict[str, Any]) -> None:
+    state, base = robot
+    state.body = {"errcode": 0, "errmsg": "ok"} if kind != "feishu" else {"code": 0, "msg": "ok"}
+    channel, _ = paced_channel(WebhookTarget.model_validate({"kind": kind, "url": f"{base}/s"}))
+    assert channel.max_group == 20
+
+    async def main() -> SendResult:
+        await channel.start()
+        try:
+            return await channel.send_group(_group())
+        finally:
+            await channel.stop()
+
+    assert asyncio.run(main()).ok
+    [seen] = state.seen
+    assert seen.json == expected
+
+
+def test_grouping_can_be_switched_off_and_is_bounded(robot: tuple[Robot, str]) -> None:
+    state, base = robot
+    off, _ = paced_channel(WebhookTarget(kind="wecom", url=f"{base}/s", group=False))
+    on, _ = paced_channel(WebhookTarget(kind="wecom", url=f"{base}/s"))
+
+    async def main() -> tuple[SendResult, SendResult]:
+        await off.start()
+        await on.start()
+        try:
+            return (await off.send_group(_group()),
+                    await on.send_group([message(mid=f"M{i}") for i in range(21)]))
+        finally:
+            await off.stop()
+            await on.stop()
+
+    one_each, too_many = asyncio.run(main())
+    assert off.max_group == 1
+    assert one_each.status is SendStatus.FAILED and "1 to 1 messages at once, not 3" in \
+        (one_each.reason or "")
+    assert too_many.status is SendStatus.FAILED and "not 21" in (too_many.reason or "")
+    assert state.seen == []

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commandcenter.core.clock import ScriptedClock
+from commandcenter.core.events import Event
 from commandcenter.core.incidents import IncidentError, ShiftSchedule
 from commandcenter.core.notify import (
     NOTIFICATION_ESCALATED,
@@ -247,7 +248,9 @@ def test_activation_to_close_over_webhook_and_gsm(world: World, receiver: Receiv
             sms = numbers(sim)
             assert set(sms[:2]) == {phone("sl-a"), phone("fo-a1")}
             assert set(sms[2:]) == {phone("dir-1"), phone("dir-2")}
-            assert f"【{inc.code}】一级报警" in sim.sent[0].text
+            # one SMS each (four messages, four SMS): the compact text fits one UCS2 SMS
+            assert sim.sent[0].text == (f"【{inc.code}】L1 泄漏处置：加氢装置(U-210)。"
+                                        f"一级报警，请到现场。回1 {inc.code}到 2不能")
             await until(lambda: all(
                 m.state == MessageState.DELIVERED for m in svc.outbox.for_incident(inc_id)
                 if m.channel == "sms"))
@@ -282,7 +285,7 @@ def test_activation_to_close_over_webhook_and_gsm(world: World, receiver: Receiv
                                     for e in world.log.read(incident_id=inc_id)))
             await until(lambda: phone("safe-1") in numbers(sim))
             warned = [s for s in sim.sent if s.number == phone("safe-1")]
-            assert "升级通知" in warned[0].text
+            assert warned[0].text.startswith(f"【{inc.code}】升级：第2批应答0/1，")
             status = incident_status(svc.state, inc_id, world.clock.now())
             (esc,) = status["stage_escalations"]
             assert (esc["stage"], esc["reason"], esc["informed"]) == (2, "timeout",
@@ -455,6 +458,212 @@ def test_status_reports_elapsed_time(world: World) -> None:
             assert status["level"] == "L1" and status["location"] == "U-210"
             preview = svc.preview("P-L1", "U-210")
             assert [order for order, _ in preview.stages] == [1, 2]
+        finally:
+            await svc.stop()
+
+    world.run(body)
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def with_channels(site: Site, **channels: tuple[str, ...]) -> None:
+    for pid, chans in channels.items():
+        site.people[pid] = Person.model_validate(
+            {**site.people[pid].model_dump(), "channels": list(chans)})
+
+
+def test_reminders_go_on_every_automatic_channel_never_only_to_the_phone_queue(
+        world: World, receiver: Receiver, sim: GsmSimulator) -> None:
+    async def body() -> None:
+        svc = world.service([webhook(receiver.url), modem(sim)])
+        await svc.start()
+        try:
+            await until(lambda: all(ch.up for ch in svc.channel_states()))
+            inc_id = await svc.activate("P-L1", "U-210", commander=None, by="operator:wang")
+            await until(lambda: len(sim.sent) == 4 and len(receiver.counts()) == 2)
+            world.clock.advance(5 * 60 + 1)  # both stages miss their deadlines: reminders
+            reminders = lambda: [m for m in svc.outbox.for_incident(inc_id)  # noqa: E731
+                                 if m.kind == MessageKind.REMINDER]
+            await until(lambda: reminders() and all(
+                m.state in (MessageState.SENT, MessageState.DELIVERED) for m in reminders()))
+            where = sorted((m.person, m.channel) for m in reminders())
+            # dir-1 lists [phone, sms]: reminded by SMS, not only queued for an operator;
+            # sl-a [webhook, sms]: on both, like the first alert
+            assert where == [("dir-1", "sms"), ("dir-2", "sms"), ("fo-a1", "sms"),
+                             ("fo-a2", "webhook"), ("sl-a", "sms"), ("sl-a", "webhook")]
+            texts = [s.text for s in sim.sent if s.number == phone("dir-1")]
+            assert len(texts) == 2 and texts[1].startswith(
+                f"【{svc.book.get(inc_id).code}】提醒：L1 泄漏处置：")
+        finally:
+            await svc.stop()
+
+    world.run(body)
+
+
+def test_a_send_in_doubt_after_a_crash_is_sent_again_at_once(world: World,
+                                                              receiver: Receiver) -> None:
+    import os
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = f"{socket.gethostname()}:{gone.pid}:dead01"
+
+    async def body() -> None:
+        state = IncidentState(world.site, world.clock, ShiftSchedule.for_site(world.site))
+        events = activation_events(state, "P-L1", "U-210", commander="sl-a", by="cli:test",
+                                   now=world.clock.now())
+        recs = world.log.append_many(events)
+        inc_id = recs[0].incident_id
+        hooked = next(r.payload["message_id"] for r in recs if r.type == NOTIFICATION_QUEUED
+                      and r.payload["channel"] == "webhook")
+        # a dispatcher that died after handing this message to the webhook
+        world.log.append_many([Event(type=NOTIFICATION_SENDING, source="notify:webhook",
+                                     payload={"message_id": hooked, "channel": "webhook",
+                                              "attempt": 1, "dispatcher": dead},
+                                     incident_id=inc_id)])
+        assert os.getpid() != gone.pid
+        svc = world.service([webhook(receiver.url)])
+        await svc.start()
+        try:
+            # no back-off: its responder has waited long enough (the clock does not move)
+            await until(lambda: svc.outbox.get(hooked).state == MessageState.SENT, 5)
+            failed = [e for e in world.log.read() if e.type == "notification.failed"]
+            assert [(e.payload["message_id"], e.payload.get("retry_now")) for e in failed] == \
+                [(hooked, True)]
+            assert "outcome unknown" in failed[0].payload["reason"]
+            assert receiver.counts()[hooked] == 1
+        finally:
+            await svc.stop()
+
+    world.run(body)
+
+
+def test_channels_that_serve_nobody_are_reported(world: World, receiver: Receiver,
+                                                 tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    from commandcenter.notify.config import PaSettings
+    from commandcenter.notify.pa import PaChannel
+
+    pa = PaChannel(PaSettings(command=(sys.executable, "-c", "pass")))
+
+    async def body() -> None:
+        svc = world.service([webhook(receiver.url), pa])
+        with caplog.at_level(logging.WARNING, "commandcenter.services.incidents"):
+            await svc.start()
+        try:
+            assert svc.dispatch_summary().startswith("up: webhook, pa; pa serves nobody")
+            inc_id = await svc.activate("P-L1", "U-210", commander="sl-a", by="operator:wang")
+            status = incident_status(svc.state, inc_id, world.clock.now(),
+                                     configured=["webhook", "pa"])
+            assert status["channels"] == {
+                "configured": ["pa", "webhook"], "unused": ["pa"],
+                "unserved": {"sms": ["sl-a", "fo-a1", "dir-1", "dir-2"]}}
+        finally:
+            await svc.stop()
+
+    world.run(body)
+    logged = [r.getMessage() for r in caplog.records]
+    assert "delivery channel pa is configured but nobody on the roster lists it: it sends " \
+           "nothing" in logged
+    assert "no sms channel is configured, but sl-a, fo-a1, dir-1, dir-2, safe-1, sl-c list " \
+           "it; reached on other channels" in logged
+    assert "no email channel is configured, but safe-1 lists it; reached on other channels" \
+        in logged
+
+
+class WeComRobot:
+    """A WeCom group robot on 127.0.0.1: records each post's JSON body."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.posts.append(json.loads(self.rfile.read(
+                    int(self.headers["Content-Length"]))))
+                body = b'{"errcode": 0, "errmsg": "ok"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send?key=K"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_stage_goes_to_a_group_robot_as_one_post(world: World) -> None:
+    with_channels(world.site, **{"sl-a": ("wecom",), "fo-a1": ("wecom",),
+                                 "fo-a2": ("wecom",)})
+    robot = WeComRobot()
+
+    async def body() -> None:
+        clock = ScriptedClock()
+
+        async def sleep(seconds: float) -> None:
+            clock.advance(seconds)
+            await asyncio.sleep(0)
+
+        wecom = WebhookChannel(WebhookTarget(kind="wecom", url=robot.url), clock, sleep=sleep)
+        svc = world.service([wecom])
+        await svc.start()
+        try:
+            inc_id = await svc.activate("P-L1", "U-210", commander="sl-a", by="operator:wang")
+            msgs = [m for m in svc.outbox.for_incident(inc_id) if m.channel == "wecom"]
+            assert len(msgs) == 3
+            await until(lambda: all(m.state == MessageState.SENT for m in msgs))
+            (post,) = robot.posts  # one post mentions all three instead of three posts
+            assert post["text"]["mentioned_mobile_list"] == [phone("sl-a"), phone("fo-a1"),
+                                                             phone("fo-a2")]
+            assert post["text"]["content"] == msgs[0].text
+            claims = [e for e in world.log.read(incident_id=inc_id)
+                      if e.type == NOTIFICATION_SENDING]
+            assert sorted(e.payload["message_id"] for e in claims) == sorted(m.id for m in msgs)
+        finally:
+            await svc.stop()
+
+    try:
+        world.run(body)
+    finally:
+        robot.close()
+
+
+def test_the_pa_announces_an_activation_once(world: World, tmp_path: Path) -> None:
+    from commandcenter.notify.config import PaSettings
+    from commandcenter.notify.pa import PaChannel
+
+    with_channels(world.site, **{"fo-a1": ("pa", "sms"), "fo-a2": ("pa", "webhook"),
+                                 "sl-a": ("sms", "pa")})
+    spoken = tmp_path / "spoken.txt"
+    append = ("import sys, pathlib; p = pathlib.Path(sys.argv[1]); "
+              "p.write_text((p.read_text(encoding='utf-8') if p.exists() else '') + "
+              "sys.argv[2] + '\\n', encoding='utf-8')")
+    pa = PaChannel(PaSettings(command=(sys.executable, "-c", append, str(spoken), "{text}")))
+
+    async def body() -> None:
+        svc = world.service([pa])
+        await svc.start()
+        try:
+            inc_id = await svc.activate("P-L1", "U-210", commander="sl-a", by="operator:wang")
+            (announce,) = [m for m in svc.outbox.for_incident(inc_id) if m.channel == "pa"]
+            await until(lambda: announce.state == MessageState.SENT)
+            await asyncio.sleep(0.3)
+            lines = spoken.read_text(encoding="utf-8").splitlines()
+            assert lines == ["各岗位注意：泄漏处置（L1）已启动，地点加氢装置(U-210)。"
+                             "一级报警，请到现场。"]
+            status = incident_status(svc.state, inc_id, world.clock.now())
+            assert [(b["channel"], b["state"]) for b in status["broadcasts"]] == [("pa", "sent")]
         finally:
             await svc.stop()
 
