@@ -175,7 +175,9 @@ class PlanDocument:
             notify = self._role_list(stage.roles)
             if stage.message:
                 notify += f"<br>{self._small(escape(stage.message.get(self._lang)))}"
-            rows.append([f"<b>{stage.order}</b>", notify, str(stage.need_acks),
+            acks = "<br>".join(f"{escape(self.role_name(r))} {n}"
+                               for r, n in stage.need_by_role.items()) or str(stage.total_acks)
+            rows.append([f"<b>{stage.order}</b>", notify, acks,
                          self._minutes(stage.ack_within_min),
                          self._role_list(stage.escalate_to_roles)])
         return self._table(["plan.col.stage", "plan.col.notify", "plan.col.acks",
