@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import Plan, PlanLevel, Problem, Site
 from commandcenter.ui import i18n
+from commandcenter.ui.describe import EventDescriber
 from commandcenter.ui.i18n import tr
 from commandcenter.ui.models import (
     EventFeedModel,
@@ -204,7 +205,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
 
         # --- event dock (bottom)
-        self.feed = EventFeedModel(self._tz, max_rows=200, lang=self._lang, parent=self)
+        self.feed = EventFeedModel(self._tz, max_rows=200, lang=self._lang,
+                                   describe=EventDescriber(site), parent=self)
         self.events_view = QTableView(self)
         self.events_view.setObjectName("eventTable")
         self.events_view.setModel(self.feed)

@@ -301,6 +301,8 @@ def payload_summary(payload: Mapping[str, Any], limit: int = 90) -> str:
         value = payload[key]
         if isinstance(value, dict | list):
             text = format_value_short(value)
+        elif isinstance(value, float):
+            text = f"{value:.4g}"
         else:
             text = str(value)
         if key == "value" and payload.get("unit") and value is not None:
@@ -333,10 +335,13 @@ class EventFeedModel(QAbstractTableModel):
                     "events.col.details")
 
     def __init__(self, tz: tzinfo, *, max_rows: int = 200, lang: str | None = None,
-                 time_format: str = "%m-%d %H:%M:%S", parent: QObject | None = None) -> None:
+                 time_format: str = "%m-%d %H:%M:%S",
+                 describe: Callable[[RecordedEvent, str], str] | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
+        self._describe = describe
         self._tz = tz
         self._max = max_rows
         self._lang = lang or i18n.current()
@@ -391,7 +396,7 @@ class EventFeedModel(QAbstractTableModel):
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
         if self._rows:
             self.dataChanged.emit(self.index(0, self.COL_TYPE),
-                                  self.index(len(self._rows) - 1, self.COL_TYPE))
+                                  self.index(len(self._rows) - 1, self.COL_DETAILS))
 
     def local_time(self, event: RecordedEvent) -> str:
         """Return the event time in the site's time zone, formatted for the feed."""
@@ -426,6 +431,8 @@ class EventFeedModel(QAbstractTableModel):
                 return event_label(ev.type, self._lang)
             if col == self.COL_SOURCE:
                 return ev.source
+            if self._describe is not None:
+                return self._describe(ev, self._lang)
             return payload_summary(ev.payload)
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [f"#{ev.seq}  {format_ts(ev.ts)}", f"{ev.type}  ←  {ev.source}"]

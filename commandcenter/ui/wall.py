@@ -8,7 +8,7 @@ The panel row is open: later panels (alarms, the active incident, the map) are a
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QFontMetrics, QGuiApplication, QResizeEvent, QScreen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import Plan, PlanLevel, Site
 from commandcenter.ui import i18n
+from commandcenter.ui.describe import EventDescriber
 from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.models import EventFeedModel, EventSource, connect_feed, site_timezone
 from commandcenter.ui.theme import Theme, level_colour, wall_style_sheet, wall_theme
@@ -62,6 +63,7 @@ class LevelTile(QFrame):
         self._theme: Theme | None = None
         self._lang = "zh"
         self._all_lines: list[str] = []
+        self._kinds: list[str] = []
         self.setObjectName("levelTile")
         colours = level_colour(level)
         self.block = QLabel(level.value, self)
@@ -76,11 +78,13 @@ class LevelTile(QFrame):
         self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.titles = QLabel(self)
         self.titles.setObjectName("levelTitles")
-        self.titles.setWordWrap(False)
+        self.titles.setWordWrap(True)  # only the list of kinds wraps; titles are elided
         self.titles.setTextFormat(Qt.TextFormat.RichText)
         self.titles.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # Tiles shrink with the wall's rows; _layout_titles shows as many titles as fit.
         self.titles.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.compact = False
+        """One line per level (block, name, kinds, count) when the wall is short of height."""
         name_row = QHBoxLayout()
         name_row.setSpacing(12)
         name_row.addWidget(self.name, 1)
@@ -89,16 +93,44 @@ class LevelTile(QFrame):
         right.setSpacing(2)
         right.addLayout(name_row)
         right.addWidget(self.titles, 1)
+        self._name_row, self._right = name_row, right
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(20)
         layout.addWidget(self.block, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(right, 1)
 
+    def set_compact(self, compact: bool) -> None:
+        """Lay the tile out on one line (``True``) or as a block beside name and titles."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        if compact:
+            self._right.removeWidget(self.titles)
+            self._name_row.setStretch(0, 0)
+            self._name_row.insertWidget(1, self.titles, 1)
+            self.titles.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        else:
+            self._name_row.removeWidget(self.titles)
+            self._name_row.setStretch(0, 1)
+            self._right.addWidget(self.titles, 1)
+            self.titles.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        if self._theme is not None:
+            self.show_plans_again()
+
+    def show_plans_again(self) -> None:
+        """Lay out the same plans again (after a change of layout)."""
+        assert self._theme is not None
+        self._size_block(self._theme)
+        self._layout_titles()
+
+    def _size_block(self, theme: Theme) -> None:
+        side = round(theme.heading_px * (1.25 if self.compact else 2.2))
+        self.block.setFixedSize(side, side)
+
     def show_plans(self, plans: list[Plan], lang: str, theme: Theme) -> None:
         """Show ``plans`` of this level in ``lang`` at ``theme``'s sizes."""
-        side = round(theme.heading_px * 2.2)
-        self.block.setFixedSize(side, side)
+        self._size_block(theme)
         self.block.setStyleSheet(f"QLabel#levelBlock {{ {self._block_css} "
                                  f"font-size: {theme.heading_px}px; }}")
         self.name.setText(name_of("level", self.level.value, lang))
@@ -111,38 +143,76 @@ class LevelTile(QFrame):
         self._theme = theme
         self._lang = lang
         self._all_lines = [p.title.get(lang) for p in plans]
+        self._kinds = list(dict.fromkeys(name_of("kind", p.kind.value, lang) for p in plans))
         self.titles.setFont(theme.font(theme.body_px))
         self.titles.setStyleSheet(f"QLabel#levelTitles {{ font-size: {theme.body_px}px; "
                                   f"color: {theme.text}; }}")
         self._layout_titles()
 
     def _layout_titles(self) -> None:
-        """Cut titles that do not fit the tile's width with an ellipsis."""
+        """Show the plans' titles in the lines there are; on one line, the plans' kinds.
+
+        Titles that do not fit are counted ("另有 2 项"). On a one-line (compact) tile a cut
+        title says little from across the room; "火灾、可燃气体泄漏、停电" says which plans
+        stand ready.
+        """
         theme = self._theme
         if theme is None:
             return
         metrics = QFontMetrics(theme.font(theme.body_px))
         width = max(self.titles.width(), 40)
-        fit = max(1, self.titles.height() // max(1, metrics.lineSpacing()))
         titles = self._all_lines
+        if not titles:
+            self.titles.setText(f'<span style="color:{theme.muted};">'
+                                f'{_esc(tr("wall.no_plans", self._lang))}</span>')
+            return
+        if self.compact and len(titles) > 1:
+            self.titles.setText(_esc(fit_list(self._kinds, metrics, width, 1, self._lang)))
+            return
+        fit = 1 if self.compact else max(1, self.titles.height() // max(1, metrics.lineSpacing()))
         shown = titles[:MAX_TITLES_PER_LEVEL]
         if fit == 1:
             shown = shown[:1]  # the count is in the tile's header; show a title, not "N more"
         elif len(titles) > len(shown) or len(shown) > fit:
             shown = shown[:fit - 1]  # keep a line for "N more"
         extra = len(titles) - len(shown)
-        tail = tr("wall.more", self._lang, count=extra) if extra > 0 and fit > 1 else \
-            (tr("wall.no_plans", self._lang) if not titles else "")
         lines = [_esc(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width))
                  for line in shown]
-        if tail:
-            lines.append(f'<span style="color:{theme.muted};">{_esc(tail)}</span>')
+        if extra > 0 and fit > 1:
+            lines.append(f'<span style="color:{theme.muted};">'
+                         f'{_esc(tr("wall.more", self._lang, count=extra))}</span>')
         self.titles.setText("<br>".join(lines))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Re-cut the titles for the new width."""
         super().resizeEvent(event)
         self._layout_titles()
+
+
+def fit_list(items: list[str], metrics: QFontMetrics, width: int, lines: int,
+             lang: str) -> str:
+    """Join ``items`` into text that wraps into at most ``lines`` lines of ``width`` pixels.
+
+    Items that do not fit are counted at the end ("… 另有 2 项"); at least one item is shown.
+    """
+    sep = "、" if lang == "zh" else ", "
+    box = QRect(0, 0, width, 1_000_000)
+    # Glyphs from a fallback font (CJK in a Latin font) make lines a little taller than the
+    # font's own line spacing: half a line of slack tells n lines from n + 1.
+    limit = lines * metrics.lineSpacing() + metrics.lineSpacing() // 2
+
+    def fits(text: str) -> bool:
+        if lines == 1:
+            return metrics.horizontalAdvance(text) <= width
+        return metrics.boundingRect(box, Qt.TextFlag.TextWordWrap, text).height() <= limit
+
+    for k in range(len(items), 0, -1):
+        text = sep.join(items[:k])
+        if k < len(items):
+            text += f" … {tr('wall.more', lang, count=len(items) - k)}"
+        if fits(text):
+            return text
+    return metrics.elidedText(items[0], Qt.TextElideMode.ElideRight, width) if items else ""
 
 
 def _esc(text: str) -> str:
@@ -212,7 +282,8 @@ class WallWindow(QWidget):
         # --- events panel
         self.events_panel, events_body, self.events_heading = self._panel()
         self.feed = EventFeedModel(self._tz, max_rows=FEED_ROWS, lang=self._lang,
-                                   time_format="%H:%M:%S", parent=self)
+                                   time_format="%H:%M:%S", describe=EventDescriber(site),
+                                   parent=self)
         self.feed_view = QTableView(self.events_panel)
         self.feed_view.setObjectName("wallFeed")
         self.feed_view.setModel(self.feed)
@@ -226,9 +297,12 @@ class WallWindow(QWidget):
         self.feed_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.feed_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.feed_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.feed_view.viewport().installEventFilter(self)
         fh = self.feed_view.horizontalHeader()
-        for col in (EventFeedModel.COL_TIME, EventFeedModel.COL_TYPE, EventFeedModel.COL_SOURCE):
-            fh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        fh.setSectionResizeMode(EventFeedModel.COL_TIME, QHeaderView.ResizeMode.ResizeToContents)
+        fh.setSectionResizeMode(EventFeedModel.COL_TYPE, QHeaderView.ResizeMode.Fixed)
+        # The described line names who and what; the raw source would only crowd it.
+        self.feed_view.setColumnHidden(EventFeedModel.COL_SOURCE, True)
         fh.setSectionResizeMode(EventFeedModel.COL_DETAILS, QHeaderView.ResizeMode.Stretch)
         fh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.feed_empty = QLabel(self.events_panel)
@@ -240,6 +314,7 @@ class WallWindow(QWidget):
         events_body.addLayout(self._feed_stack, 1)
         for sig in (self.feed.rowsInserted, self.feed.rowsRemoved, self.feed.modelReset):
             sig.connect(self._update_feed_state)
+        self.feed.modelReset.connect(self._fit_feed_rows)
 
         # --- two rows: feature panels on top (active incident, alarms … join with
         # add_panel()), and the plan levels beside the live feed below.
@@ -301,10 +376,14 @@ class WallWindow(QWidget):
         for tile in self.tiles.values():
             grid.removeWidget(tile)
         rows = -(-len(self.tiles) // columns)
+        panels = getattr(self, "panels", None)  # feature panels take the height when present
+        for tile in self.tiles.values():
+            tile.set_compact(panels is not None and panels.count() > 0)
         for i, tile in enumerate(self.tiles.values()):
             grid.addWidget(tile, i // columns, i % columns)
         for r in range(4):
             grid.setRowStretch(r, 1 if r < rows else 0)
+        grid.setVerticalSpacing(6 if panels is not None and panels.count() > 0 else 12)
         for c in range(2):
             grid.setColumnStretch(c, 1 if c < columns else 0)
 
@@ -317,7 +396,7 @@ class WallWindow(QWidget):
         # With feature panels present they get the larger share of the height.
         self._root.setStretchFactor(self.panels, 2)
         self._root.setStretchFactor(self.base_row, 1)
-        self._arrange_tiles(columns=2)
+        self._arrange_tiles(columns=1)
 
     def show_on(self, screen: QScreen | int) -> None:
         """Go full screen on monitor ``screen`` (a screen or its 0-based number).
@@ -374,8 +453,27 @@ class WallWindow(QWidget):
         self.setStyleSheet(wall_style_sheet(theme))
         self.setFont(theme.font())
         self.clock_label.setFont(theme.font(round(theme.title_px * 1.5), bold=True, mono=True))
-        self.feed_view.verticalHeader().setDefaultSectionSize(round(theme.body_px * 1.75))
+        self._fit_feed_rows()
         self._show_plans()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keep the feed's rows whole: a half-cut row is unreadable from across the room."""
+        if watched is self.feed_view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_feed_rows()
+        return super().eventFilter(watched, event)
+
+    def _fit_feed_rows(self) -> None:
+        if self._theme is None:
+            return
+        # The event's name gets what it needs up to a quarter of the row; the details the rest.
+        width = self.feed_view.viewport().width()
+        need = self.feed_view.sizeHintForColumn(EventFeedModel.COL_TYPE)
+        self.feed_view.setColumnWidth(EventFeedModel.COL_TYPE, min(need, width // 4) if need > 0
+                                      else width // 6)
+        height = self.feed_view.viewport().height()
+        wanted = round(self._theme.body_px * 1.5)
+        rows = max(1, height // max(1, wanted))
+        self.feed_view.verticalHeader().setDefaultSectionSize(max(wanted, height // rows))
 
     def _update_feed_state(self, *_args: object) -> None:
         empty = self.feed.rowCount(QModelIndex()) == 0

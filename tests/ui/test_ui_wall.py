@@ -98,12 +98,16 @@ def test_many_plans_in_a_level_are_counted_not_crammed(qtbot, site, event_log, c
     assert "4 more" in w.tiles[PlanLevel.L2].titles.text()
 
 
-def test_tiles_go_two_by_two_and_show_what_fits_when_panels_join(qtbot, site, event_log, clock):
+def test_tiles_go_one_line_each_with_the_plan_kinds_when_panels_join(qtbot, site, event_log,
+                                                                   clock):
     from PySide6.QtWidgets import QLabel as Label
 
+    from commandcenter.core.site import PlanKind
+
     base = site.plans["PLAN-FIRE-L2"]
-    for i in range(5):
-        p = base.model_copy(update={"id": f"PLAN-X-{i}"})
+    kinds = [k for k in PlanKind if k is not base.kind][:5]
+    for i, kind in enumerate(kinds):  # six workshop plans of six kinds
+        p = base.model_copy(update={"id": f"PLAN-X-{i}", "kind": kind})
         site.plans[p.id] = p
     w = WallWindow(site, event_log, clock, lang="en")
     qtbot.addWidget(w)
@@ -111,13 +115,35 @@ def test_tiles_go_two_by_two_and_show_what_fits_when_panels_join(qtbot, site, ev
     w.resize(1920, 1080)
     w.show()
     qtbot.waitExposed(w)
-    l1, l2 = w.tiles[PlanLevel.L1], w.tiles[PlanLevel.L2]
-    assert l1.y() == l2.y() and l1.x() < l2.x()  # side by side
+    tiles = [w.tiles[level] for level in PlanLevel]
+    assert all(t.compact for t in tiles)
+    assert [t.x() for t in tiles] == [tiles[0].x()] * 4  # one column, a line per level
+    assert tiles[0].y() < tiles[1].y() < tiles[2].y() < tiles[3].y()
+    l1, l2 = tiles[0], tiles[1]
+    # Six workshop plans: their kinds, as many as fit on the line, the rest counted.
     text = l2.titles.text()
-    shown = text.count("<br>") + 1
-    line = l2.titles.fontMetrics().lineSpacing()
-    assert shown * line <= l2.titles.height() + line  # never more lines than fit
-    assert "more" in text or shown == 1
+    assert text.startswith("Fire, ") and text.endswith("more")
+    assert "<br>" not in text
+    metrics = l2.titles.fontMetrics()
+    assert metrics.horizontalAdvance(text.replace("&amp;", "&")) <= l2.titles.width()
+    # A level with one plan shows that plan's title.
+    assert [p.title.en for p in site.plans.values() if p.level is PlanLevel.L1] == \
+        [l1.titles.text()]
+
+
+def test_fit_list_counts_what_does_not_fit(qtbot):
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from commandcenter.ui.wall import fit_list
+
+    metrics = QFontMetrics(QFont())
+    items = ["fire", "gas leak", "toxic release", "power outage"]
+    wide = fit_list(items, metrics, 2000, 1, "en")
+    assert wide == "fire, gas leak, toxic release, power outage"
+    narrow = fit_list(items, metrics, metrics.horizontalAdvance("fire, gas leak … 2 more") + 2,
+                      1, "en")
+    assert narrow == "fire, gas leak … 2 more"
+    assert fit_list(["火灾", "泄漏", "停电"], metrics, 2000, 1, "zh") == "火灾、泄漏、停电"
 
 
 def test_show_on_goes_full_screen_on_the_chosen_monitor(qtbot, site, event_log, clock):
