@@ -135,6 +135,10 @@ def describe_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
+OVERRIDE_FLAGS = {"database_url": "--db", "site_dir": "--site", "language": "--lang"}
+"""The command-line option that sets a setting, for messages about a value given there."""
+
+
 def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings` from file, environment and ``overrides`` (``None`` ones ignored).
 
@@ -168,7 +172,11 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
             if e["type"] == "extra_forbidden":
                 msg = "unknown setting"
             env = f"COMMANDCENTER_{field.upper()}"
-            origin = f"{path} or ${env}" if toml else f"${env}"
+            top = str(e["loc"][0]) if e["loc"] else ""
+            if overrides.get(top) is not None:  # given on the command line: say so
+                origin = OVERRIDE_FLAGS.get(top, top)
+            else:
+                origin = f"{path} or ${env}" if toml else f"${env}"
             lines.append(f"{origin}: {field}: {msg}")
         raise ConfigError("\n".join(lines)) from err
     finally:

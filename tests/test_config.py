@@ -71,6 +71,13 @@ def test_bad_env_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
         load_settings()
 
 
+def test_bad_command_line_value_names_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMMANDCENTER_DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match=r"^--db: database_url: 'notaurl' is not a database "
+                                          r"URL"):
+        load_settings(database_url="notaurl")
+
+
 def test_unsupported_schema_version(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("schema_version = 7\n", encoding="utf-8")
