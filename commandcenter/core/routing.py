@@ -133,7 +133,8 @@ class ResourceHit:
         by_vehicle: Whether it drives (roads only).
         walk_m: The part walked: all of it on foot; for a vehicle, the crew's walk from the
             road to the incident.
-        coords: The way as ``[lat, lon]`` points, from the resource to the incident.
+        coords: The way as ``(lat, lon)`` points, from the resource to the incident, with the
+            bends of every edge on it.
         in_zone: Whether the resource itself lies in the hazard zone (``None``: no zone given).
     """
 
@@ -157,17 +158,82 @@ class ResourceHit:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class _Geometry:
+    """What it takes to turn a walk over nodes into the drawn way, bends included.
+
+    Attributes:
+        n: Number of nodes.
+        keys_sorted: Undirected edge keys (``lo * n + hi``), sorted.
+        key_order: Edge index of each sorted key.
+        eu: First node of each edge (its bends run from it to the other node).
+        bend_off: Edge ``e``'s bends are points ``n + bend_off[e] … n + bend_off[e + 1] - 1``.
+        lat: Latitudes of the point table: the nodes, then every edge's bends.
+        lon: Longitudes of it.
+        edge_ids: Edge ids.
+    """
+
+    n: int
+    keys_sorted: IntArray
+    key_order: IntArray
+    eu: IntArray
+    bend_off: IntArray
+    lat: FloatArray
+    lon: FloatArray
+    edge_ids: NDArray[np.object_]
+
+    def edges(self, a: IntArray, b: IntArray) -> IntArray:
+        """Return the index of the edge joining each ``a[i]`` to ``b[i]`` (they must be joined)."""
+        keys = np.minimum(a, b) * self.n + np.maximum(a, b)
+        found: IntArray = self.key_order[np.searchsorted(self.keys_sorted, keys)]
+        return found
+
+    def expand(self, flat: IntArray, offsets: IntArray) -> tuple[IntArray, IntArray]:
+        """Insert each walked edge's bends, in walking order, into walks over nodes.
+
+        Args:
+            flat: The walks' nodes, concatenated.
+            offsets: Walk ``r`` is ``flat[offsets[r]:offsets[r + 1]]``.
+
+        Returns:
+            Indices into the point table (:attr:`lat`, :attr:`lon`) and the new offsets.
+        """
+        size = flat.size
+        if size < 2 or self.bend_off[-1] == 0:
+            return flat, offsets
+        last = np.zeros(size, dtype=np.bool_)
+        last[offsets[1:] - 1] = True
+        pair = np.flatnonzero(~last)  # flat[p] -> flat[p + 1] is one edge walked
+        a = flat[pair]
+        e = self.edges(a, flat[pair + 1])
+        count = self.bend_off[e + 1] - self.bend_off[e]
+        if not count.any():
+            return flat, offsets
+        extra = np.zeros(size, dtype=np.int64)
+        extra[pair] = count
+        before = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(extra, out=before[1:])
+        at = np.arange(size) + before[:-1]  # where each node lands
+        out = np.empty(size + int(before[-1]), dtype=np.int64)
+        out[at] = flat
+        which = np.repeat(np.arange(pair.size), count)
+        k = np.arange(which.size) - np.repeat(np.cumsum(count) - count, count)
+        forward = (self.eu[e] == a)[which]
+        first = np.where(forward, self.bend_off[e][which], self.bend_off[e + 1][which] - 1)
+        out[at[pair][which] + 1 + k] = self.n + first + np.where(forward, k, -k)
+        return out, offsets + before[offsets]
+
+    def points(self, idx: IntArray) -> list[tuple[float, float]]:
+        """Return ``(lat, lon)`` of points of the table."""
+        return list(zip(self.lat[idx].tolist(), self.lon[idx].tolist(), strict=True))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class _RouteStore:
     """The nodes of every route of one plan, as flat arrays shared by its routes."""
 
     node_ids: NDArray[np.object_]
-    lat: FloatArray
-    lon: FloatArray
     nodes: IntArray
-    n: int
-    keys_sorted: IntArray
-    key_order: IntArray
-    edge_ids: NDArray[np.object_]
+    geo: _Geometry
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +241,8 @@ class EvacuationRoute:
     """A building's way out to its assembly point.
 
     The way itself is kept as arrays shared by the whole plan; :attr:`node_ids`, :attr:`edge_ids`
-    and :attr:`coords` build Python tuples on access.
+    and :attr:`coords` (the drawn way, with the bends of every edge) build Python tuples on
+    access.
 
     Attributes:
         building: The building's id.
@@ -210,20 +277,22 @@ class EvacuationRoute:
     @property
     def edge_ids(self) -> tuple[str, ...]:
         """The network edges walked, in order (their ``id``)."""
-        st = self._store
-        nodes = st.nodes[self._start:self._start + self.hops + 1]
-        a, b = nodes[:-1], nodes[1:]
-        keys = np.minimum(a, b) * st.n + np.maximum(a, b)
-        ids: list[str] = st.edge_ids[st.key_order[np.searchsorted(st.keys_sorted, keys)]].tolist()
+        geo = self._store.geo
+        nodes = self._store.nodes[self._start:self._start + self.hops + 1]
+        ids: list[str] = geo.edge_ids[geo.edges(nodes[:-1], nodes[1:])].tolist()
         return tuple(ids)
 
     @property
     def coords(self) -> tuple[tuple[float, float], ...]:
-        """``[lat, lon]`` of the nodes walked, then the assembly point itself."""
-        s, e = self._start, self._start + self.hops + 1
-        st = self._store
-        return (*zip(st.lat[s:e].tolist(), st.lon[s:e].tolist(), strict=True),
-                self.assembly_location)
+        """``(lat, lon)`` of the way walked, then the assembly point itself.
+
+        The way is every walked edge's own geometry, bends included, in walking order, from the
+        entrance to the assembly point's node.
+        """
+        geo = self._store.geo
+        nodes = self._store.nodes[self._start:self._start + self.hops + 1]
+        idx, _ = geo.expand(nodes, np.array([0, nodes.size], dtype=np.int64))
+        return (*geo.points(idx), self.assembly_location)
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain JSON-able data."""
@@ -413,6 +482,9 @@ class SiteRouter:
         seg_a: list[tuple[float, float]] = []
         seg_b: list[tuple[float, float]] = []
         seg_edge: list[int] = []
+        bend_lat: list[float] = []
+        bend_lon: list[float] = []
+        bend_off = np.zeros(m + 1, dtype=np.int64)
         index = self._index
         for i, (u, v, data) in enumerate(graph.edges(data=True)):
             iu, iv = index[str(u)], index[str(v)]
@@ -436,10 +508,17 @@ class SiteRouter:
                 head = path[0]
                 if (head[0] - pu[0]) ** 2 + (head[1] - pu[1]) ** 2 > \
                         (head[0] - pv[0]) ** 2 + (head[1] - pv[1]) ** 2:
+                    # Drawn from v to u: the bends, kept from u to v, run the other way.
+                    bends = [p for p in reversed(path) if not (_same(p, pu) or _same(p, pv))]
                     pu, pv = pv, pu
+                else:
+                    bends = [p for p in path if not (_same(p, pu) or _same(p, pv))]
                 points = [pu, *path, pv]
+                bend_lat.extend(float(p[0]) for p in bends)
+                bend_lon.extend(float(p[1]) for p in bends)
             else:
                 points = [pu, pv]
+            bend_off[i + 1] = len(bend_lat)
             seg_a.extend(points[:-1])
             seg_b.extend(points[1:])
             seg_edge.extend([i] * (len(points) - 1))
@@ -457,6 +536,11 @@ class SiteRouter:
         keys = lo * self._n + hi
         self._key_order = np.argsort(keys, kind="stable")
         self._keys_sorted = keys[self._key_order]
+        self._geo = _Geometry(
+            self._n, self._keys_sorted, self._key_order, eu, bend_off,
+            np.concatenate([self._lat, np.array(bend_lat, dtype=np.float64)]),
+            np.concatenate([self._lon, np.array(bend_lon, dtype=np.float64)]),
+            self._edge_ids)
         on_road = np.zeros(self._n, dtype=np.bool_)
         on_road[eu[road]] = True
         on_road[ev[road]] = True
@@ -639,14 +723,22 @@ class SiteRouter:
                                     self._lon[[node]])[0])
         return Origin(f"{lat:.6f},{lon:.6f}", lat, lon, self._node_ids[node], offset)
 
-    def _snap(self, lat: float, lon: float) -> tuple[int, float]:
+    def check_source(self, zone: HazardZone) -> None:
+        """Refuse a zone whose source is not on this site (the same reach as :meth:`origin`).
+
+        Raises:
+            RoutingError: The source is farther than ``max_snap_m`` from every network node.
+        """
+        self._snap(zone.lat, zone.lon, what="the hazard source ")
+
+    def _snap(self, lat: float, lon: float, what: str = "") -> tuple[int, float]:
         x, y = self._project(lat, lon)
         d, i = self._tree.query([float(x), float(y)])
         if not d <= self.max_snap_m:
             raise RoutingError(
-                f"({lat:.6f}, {lon:.6f}) is {d:.0f} m from the nearest network node (the limit "
-                f"is {self.max_snap_m:.0f} m): it is not on this site's network — check the "
-                f"coordinates and their order [lat, lon]")
+                f"{what}({lat:.6f}, {lon:.6f}) is {d:.0f} m from the nearest network node (the "
+                f"limit is {self.max_snap_m:.0f} m): it is not on this site's network — check "
+                f"the coordinates and their order [lat, lon]")
         return int(i), float(d)
 
     # ------------------------------------------------------------------ nearest resources
@@ -730,13 +822,15 @@ class SiteRouter:
             zone.contains_many(self._res_lat[js], self._res_lon[js]).tolist()
         vehicle = np.array([p[3] for p in picks], dtype=np.bool_)
         nodes = self._res_node[js]
-        walk_flat, walk_off = _trace_many(walk_pred, nodes[~vehicle], root=_NONE)
-        drive_flat, drive_off = _trace_many(drive_pred, nodes[vehicle], root=_NONE)
+        geo = self._geo
+        walk_flat, walk_off = geo.expand(*_trace_many(walk_pred, nodes[~vehicle], root=_NONE))
+        drive_flat, drive_off = geo.expand(*_trace_many(drive_pred, nodes[vehicle], root=_NONE))
         walk_leg: list[tuple[float, float]] = []
         walk_m = origin.offset_m
         if stop >= 0:
-            leg, _ = _trace_many(walk_pred, np.array([stop], dtype=np.int64), root=_NONE)
-            walk_leg = self._coords(leg[1:])
+            leg, _ = geo.expand(*_trace_many(walk_pred, np.array([stop], dtype=np.int64),
+                                             root=_NONE))
+            walk_leg = geo.points(leg[1:])
             walk_m += float(walk_dist[stop])
         end = (origin.lat, origin.lon)
         out: dict[str, list[ResourceHit]] = {kind: [] for kind in wanted}
@@ -744,14 +838,14 @@ class SiteRouter:
         for i, (kind, j, net, by_vehicle) in enumerate(picks):
             start = (float(self._res_lat[j]), float(self._res_lon[j]))
             if by_vehicle:
-                way = [start, *self._coords(drive_flat[drive_off[d]:drive_off[d + 1]]),
+                way = [start, *geo.points(drive_flat[drive_off[d]:drive_off[d + 1]]),
                        *walk_leg, end]
                 d += 1
                 dist_m = net + walk_m
                 time_s = net / self.vehicle_speed_mps + walk_m / self.walking_speed_mps
                 walked = walk_m
             else:
-                way = [start, *self._coords(walk_flat[walk_off[w]:walk_off[w + 1]]), end]
+                way = [start, *geo.points(walk_flat[walk_off[w]:walk_off[w + 1]]), end]
                 w += 1
                 dist_m = walked = net + origin.offset_m
                 time_s = dist_m / self.walking_speed_mps
@@ -798,9 +892,6 @@ class SiteRouter:
         if not ok:
             dist, pred = dijkstra(matrix, directed=True, indices=src, return_predecessors=True)
         return dist, pred
-
-    def _coords(self, nodes: IntArray) -> list[tuple[float, float]]:
-        return list(zip(self._lat[nodes].tolist(), self._lon[nodes].tolist(), strict=True))
 
     # ------------------------------------------------------------------ the zone
 
@@ -928,8 +1019,7 @@ class SiteRouter:
         chosen = best_ap[np.searchsorted(self._ap_nodes, last)]
         res_j = self._ap[chosen]
         total = inside_len + (dist[exit_node] - dist[last]) + self._res_access[res_j]
-        store = _RouteStore(self._node_ids_arr[flat], self._lat[flat], self._lon[flat], flat, n,
-                            self._keys_sorted, self._key_order, self._edge_ids)
+        store = _RouteStore(self._node_ids_arr[flat], flat, self._geo)
         ap_loc = {j: (float(self._res_lat[j]), float(self._res_lon[j]))
                   for j in set(res_j.tolist())}
         upwind = {j: zone.is_upwind(loc) for j, loc in ap_loc.items()}
@@ -955,10 +1045,23 @@ class SiteRouter:
                 zone's centre.
             kinds: Resource kinds to look for (default: every kind).
             k: Nearest resources per kind.
+
+        Raises:
+            RoutingError: The zone's source is not on this site (see :meth:`check_source`), or
+                ``origin`` cannot be resolved (see :meth:`origin`).
         """
+        self.check_source(zone)
         o = self.origin(zone.centre if origin is None else origin)
         nearest = self.nearest_resources(o, kinds, k, zone)
         return IncidentAnswer(o, nearest, self.evacuation_plan(zone))
+
+
+_SAME_DEG = 1e-7
+"""Points closer than this in latitude and longitude (about 1 cm) are the same point."""
+
+
+def _same(p: tuple[float, float], q: tuple[float, float]) -> bool:
+    return abs(p[0] - q[0]) <= _SAME_DEG and abs(p[1] - q[1]) <= _SAME_DEG
 
 
 def _haversine_m(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray

@@ -189,6 +189,44 @@ def test_curved_edge_geometry_counts() -> None:
     assert straight.evacuation_plan(z).routes["U-1"].assembly_point == "AP-1"
 
 
+def test_ways_follow_the_bends_of_every_edge_in_walking_order() -> None:
+    # B ── M ── A: the edge B–M is drawn from B, M–A from A (against the graph's order); each
+    # has two bends. Routes and resource ways follow them, in walking order either way.
+    g = net({"B": (0, 0), "M": (200, 0), "A": (400, 0)},
+            [("B", "M", "walkway"), ("M", "A", "walkway")])
+    paths = {"B-M": [pos(0, 0), pos(50, 40), pos(150, 40), pos(200, 0)],
+             "M-A": [pos(400, 0), pos(350, -30), pos(250, -30), pos(200, 0)]}
+    r = SiteRouter(g, buildings={"U-1": "B"}, edge_paths=paths,
+                   resources=[res("AP-1", "assembly_point", 400, 5),
+                              res("FA-1", "first_aid", 400, -5)])
+    east = [pos(0, 0), pos(50, 40), pos(150, 40), pos(200, 0), pos(250, -30), pos(350, -30),
+            pos(400, 0)]
+    route = r.evacuation_plan(zone_at(5000, 5000, 10)).routes["U-1"]
+    assert route.node_ids == ("B", "M", "A") and route.hops == 2
+    assert list(route.coords) == pytest.approx([*east, pos(400, 5)], abs=1e-9)
+    # The first-aid kit comes from A to the building at B: the same bends, reversed.
+    (kit,) = r.nearest_resources("U-1", kinds=["first_aid"], k=1)["first_aid"]
+    assert list(kit.coords) == pytest.approx([pos(400, -5), *reversed(east), pos(0, 0)],
+                                             abs=1e-9)
+    # Without geometry a way is its nodes only.
+    plain = SiteRouter(g, buildings={"U-1": "B"},
+                       resources=[res("AP-1", "assembly_point", 400, 5)])
+    assert len(plain.evacuation_plan(zone_at(5000, 5000, 10)).routes["U-1"].coords) == 4
+
+
+def test_a_hazard_source_off_the_site_is_refused_whatever_the_origin() -> None:
+    r = SiteRouter(_corridor(), buildings={"U-1": "B"},
+                   resources=[res("AP-1", "assembly_point", 300, 0)])
+    far = zone_at(0, 900_000, 150)
+    for origin in (None, "U-1", pos(100, 0)):
+        with pytest.raises(RoutingError, match=r"^the hazard source \(38\.\d{6}, 121\.\d{6}\) "
+                                               r"is 9\d{5} m from the nearest network node \(the "
+                                               r"limit is 500 m\): it is not on this site's "
+                                               r"network"):
+            r.answer(far, origin=origin)
+    assert r.answer(zone_at(100, 0, 40), origin="U-1").origin.building == "U-1"
+
+
 def test_building_cut_off_by_the_zone_is_stranded_never_routed_through() -> None:
     g = net({"B": (0, 0), "X": (100, 0), "A": (200, 0)}, [("B", "X", "road"), ("X", "A", "road")])
     r = SiteRouter(g, buildings={"U-1": "B"}, occupancy={"U-1": 25},
