@@ -3,6 +3,7 @@
 Example::
 
     commandcenter route --hazard 30.8151,121.4550,100 --wind-from 45 --downwind-m 800 --json
+    commandcenter route --hazard 30.8151,121.4550,100 --wind-from 45 --wind-speed 3 --json
     commandcenter route --hazard 30.8151,121.4550 --plan PLAN-TOXIC-L2 --wind-from 45
 
 Exit codes: 0 every building has a safe route; 1 at least one building has none (listed on
@@ -26,6 +27,9 @@ if TYPE_CHECKING:  # routing pulls in numpy and scipy: only load them when a com
     from commandcenter.core.site import Site
 
 EXIT_OK, EXIT_STRANDED = 0, 1
+
+DEFAULT_SECTOR_DEG = 60.0
+"""Full opening angle of the downwind sector when neither a plan nor ``--sector-deg`` gives one."""
 
 
 def parse_hazard(text: str) -> tuple[float, float, float | None]:
@@ -100,7 +104,8 @@ def add_zone_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--wind-speed", type=_non_negative, metavar="MS",
                    help="wind speed in m/s (below 0.5 counts as calm: no sector)")
     p.add_argument("--downwind-m", type=_non_negative, metavar="M",
-                   help="length of the downwind sector (default: the plan's, else none)")
+                   help="length of the downwind sector (default: the plan's, else the site's "
+                        "default_downwind_m from maps/site.yaml, 500 m unless set there)")
     p.add_argument("--sector-deg", type=_non_negative, metavar="DEG",
                    help="full opening angle of the sector (default: the plan's, else 60)")
 
@@ -108,11 +113,14 @@ def add_zone_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
 def zone_from_args(args: argparse.Namespace, site: Site) -> HazardZone:
     """Build the hazard zone the options describe.
 
+    With a wind but neither ``--plan`` nor ``--downwind-m``, the sector reaches the site's
+    ``default_downwind_m``; a line on stderr says so.
+
     Raises:
         ZoneArgumentError: Unknown plan, missing radius, speed without direction, too wide a
             sector.
     """
-    from commandcenter.core.hazard import HazardZone
+    from commandcenter.core.hazard import HazardZone, default_downwind_m
     from commandcenter.core.site import HazardZoneSpec
 
     lat, lon, radius = args.hazard
@@ -132,14 +140,23 @@ def zone_from_args(args: argparse.Namespace, site: Site) -> HazardZone:
     if args.sector_deg is not None and args.sector_deg > 180:
         raise ZoneArgumentError(f"--sector-deg {args.sector_deg:g}: a sector opens at most "
                                 f"180 degrees")
+    if args.downwind_m is not None:
+        downwind, said = args.downwind_m, ""
+    elif spec is not None:
+        downwind, said = spec.protective_downwind_m, f"plan {args.plan}"
+    else:
+        downwind = default_downwind_m(site)
+        said = "the site's default_downwind_m (maps/site.yaml); --downwind-m sets another"
     spec = HazardZoneSpec(
-        isolation_m=radius,
-        protective_downwind_m=args.downwind_m if args.downwind_m is not None else
-        (spec.protective_downwind_m if spec else 0.0),
+        isolation_m=radius, protective_downwind_m=downwind,
         sector_deg=args.sector_deg if args.sector_deg is not None else
-        (spec.sector_deg if spec else 60.0))
-    return HazardZone.from_plan(spec, (lat, lon), wind_from_deg=args.wind_from,
+        (spec.sector_deg if spec else DEFAULT_SECTOR_DEG))
+    zone = HazardZone.from_plan(spec, (lat, lon), wind_from_deg=args.wind_from,
                                 wind_speed_mps=args.wind_speed)
+    if zone.has_sector and said:
+        print(f"hazard zone: downwind sector {zone.sector_length_m:g} m, "
+              f"{zone.sector_half_angle_deg * 2:g}° wide, from {said}", file=sys.stderr)
+    return zone
 
 
 def register(sub: Any) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from commandcenter.core.geodesy import EARTH_RADIUS_M
-from commandcenter.core.site import HazardZoneSpec
+from commandcenter.core.site import HazardZoneSpec, Site, SiteInfo
 
 CALM_WIND_MPS = 0.5
 """Below this wind speed the wind has no usable direction: no downwind sector."""
@@ -36,6 +36,16 @@ OUTLINE_STEP_DEG = 3.0
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+
+def default_downwind_m(site: Site) -> float:
+    """Return how far the downwind sector reaches when the wind is known but no plan says.
+
+    It is the site's ``default_downwind_m`` (``maps/site.yaml``; 500 m unless the site sets it).
+    """
+    if site.info is not None:
+        return float(site.info.default_downwind_m)
+    return float(SiteInfo.model_fields["default_downwind_m"].default)
 
 
 def _angle_diff_deg(a: FloatArray, b: float) -> FloatArray:

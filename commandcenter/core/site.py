@@ -99,6 +99,8 @@ class SiteInfo(VersionedFile):
     vehicle_speed_mps: Annotated[float, Field(gt=1.0, le=30.0)] = 8.3
     max_offsite_m: Annotated[float, Field(ge=0)] = 2000.0
     """How far outside the site bounds a feature may lie before it is called a bad coordinate."""
+    default_downwind_m: Annotated[float, Field(ge=0, le=50000)] = 500.0
+    """Downwind sector length of a hazard zone that has a wind but no plan giving the distance."""
 
 
 class BuildingKind(StrEnum):

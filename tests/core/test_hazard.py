@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commandcenter.core.geodesy import bearing_deg, distance_m
-from commandcenter.core.hazard import CALM_WIND_MPS, HazardZone
+from commandcenter.core.hazard import CALM_WIND_MPS, HazardZone, default_downwind_m
 from commandcenter.core.site import HazardZoneSpec
+from commandcenter.core.siteio import load_site
+
+REPO = Path(__file__).resolve().parents[2]
 
 CENTRE = (30.70, 121.30)
 SPEC = HazardZoneSpec(isolation_m=100, protective_downwind_m=800, sector_deg=60)
@@ -192,3 +197,25 @@ def test_bounding_box_holds_the_outline(wind: float | None, half: float) -> None
     xs, ys = z.to_local(lats, lons)
     assert float(ys.min()) - float(y_south) < 2 and float(y_north) - float(ys.max()) < 2
     assert float(xs.min()) - float(x_west) < 2 and float(x_east) - float(xs.max()) < 2
+
+
+def test_default_downwind_distance_is_a_site_setting(tmp_path: Path) -> None:
+    demo = load_site(REPO)
+    assert demo.info is not None and demo.info.default_downwind_m == 500.0
+    assert default_downwind_m(demo) == 500.0
+    site = tmp_path / "site"
+    for folder in ("maps", "resources", "plans", "drills"):
+        shutil.copytree(REPO / folder, site / folder)
+    text = (site / "maps" / "site.yaml").read_text(encoding="utf-8")
+    (site / "maps" / "site.yaml").write_text(text + "default_downwind_m: 1200\n",
+                                             encoding="utf-8")
+    assert default_downwind_m(load_site(site)) == 1200.0
+    lines = text.count("\n") + 1
+    (site / "maps" / "site.yaml").write_text(text + "default_downwind_m: -5\n",
+                                             encoding="utf-8")
+    bad = load_site(site)
+    assert [str(p) for p in bad.problems] == [
+        f"maps/site.yaml:{lines}: default_downwind_m: Input should be greater than or equal "
+        f"to 0"]
+    # Without a usable site.yaml the documented default applies.
+    assert bad.info is None and default_downwind_m(bad) == 500.0

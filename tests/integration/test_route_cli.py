@@ -89,6 +89,28 @@ def test_stranded_buildings_exit_1_and_are_listed_loudly(centre: tuple[float, fl
         len(data["evacuation"]["stranded"])
 
 
+def test_wind_without_a_plan_gets_the_sites_default_downwind_sector(
+        centre: tuple[float, float]) -> None:
+    r = cc("route", "--hazard", hazard(centre, 100), "--wind-from", "45", "--wind-speed", "3",
+           "--json")
+    assert r.returncode in (0, 1), r.stderr
+    zone = json.loads(r.stdout)["zone"]
+    default = load_site(REPO).info.default_downwind_m  # type: ignore[union-attr]
+    assert default == 500
+    assert zone["sector"] == {"length_m": default, "half_angle_deg": 30.0, "towards_deg": 225.0}
+    assert ("hazard zone: downwind sector 500 m, 60° wide, from the site's default_downwind_m "
+            "(maps/site.yaml); --downwind-m sets another") in r.stderr
+    # Given on the command line or by a plan, the distance is that one and nothing is said.
+    r = cc("route", "--hazard", hazard(centre, 100), "--wind-from", "45", "--downwind-m", "300",
+           "--json")
+    assert json.loads(r.stdout)["zone"]["sector"]["length_m"] == 300
+    assert "default_downwind_m" not in r.stderr
+    r = cc("route", "--hazard", hazard(centre), "--plan", "PLAN-GAS-L2", "--wind-from", "45",
+           "--json")
+    assert json.loads(r.stdout)["zone"]["sector"]["length_m"] == 300
+    assert "hazard zone: downwind sector 300 m, 60° wide, from plan PLAN-GAS-L2" in r.stderr
+
+
 def test_calm_wind_draws_no_sector(centre: tuple[float, float]) -> None:
     r = cc("route", "--hazard", hazard(centre, 60), "--wind-from", "90", "--wind-speed", "0.2",
            "--downwind-m", "600", "--json")
@@ -123,3 +145,15 @@ def test_unknown_building_and_far_point_are_refused(centre: tuple[float, float])
     assert r.returncode == 2
     assert "m from the nearest network node (the limit is 500 m)" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_release_point_off_the_site_is_refused_even_with_from() -> None:
+    some = sorted(load_site(REPO).buildings)[0]
+    for extra in (["--from", some], ["--from", "30.8151,121.4550"], []):
+        r = cc("route", "--hazard", "40.0,121.455,150", *extra, "--json")
+        assert r.returncode == 2, extra
+        assert r.stdout == ""
+        assert ("commandcenter: the hazard source (40.000000, 121.455000) is 1020696 m from the "
+                "nearest network node (the limit is 500 m): it is not on this site's network — "
+                "check the coordinates and their order [lat, lon]") in r.stderr
+        assert "Traceback" not in r.stderr
