@@ -62,3 +62,19 @@ def test_bad_output_and_bad_hazard_are_clear_errors(tmp_path: Path) -> None:
     r = cc("map", "export", "--out", str(tmp_path / "x.html"), "--hazard", "30.8,121")
     assert r.returncode == 2
     assert "--hazard needs LAT,LON,RADIUS_M" in r.stderr
+    r = cc("map", "export", "--out", str(tmp_path / "x.html"), "--hazard", "40.0,121.455,150")
+    assert r.returncode == 2 and not (tmp_path / "x.html").exists()
+    assert "the hazard source (40.000000, 121.455000) is 1020696 m from the nearest network " \
+        "node" in r.stderr
+
+
+def test_export_with_wind_and_no_plan_draws_the_default_sector(tmp_path: Path) -> None:
+    c = load_site(REPO).center()
+    assert c is not None
+    out = tmp_path / "wind.html"
+    r = cc("map", "export", "--out", str(out), "--hazard", f"{c[0]},{c[1]},80", "--wind-from",
+           "90", "--wind-speed", "3", "--lang", "en")
+    assert r.returncode in (0, 1), r.stderr
+    assert "hazard zone: downwind sector 500 m, 60° wide, from the site's default_downwind_m" \
+        in r.stderr
+    assert "downwind 500 m" in out.read_text(encoding="utf-8")
