@@ -37,7 +37,16 @@ READ_WAIT_S = 0.2
 
 
 class AsciiLineError(ValueError):
-    """A panel line that cannot be used."""
+    """A panel line that cannot be used.
+
+    Attributes:
+        gauge_id: The gauge the line is about, when its tag is known.
+    """
+
+    def __init__(self, message: str, gauge_id: str | None = None) -> None:
+        """Say what is wrong with the line and, if known, whose line it is."""
+        super().__init__(message)
+        self.gauge_id = gauge_id
 
 
 def parse_line(line: bytes, tags: dict[str, Gauge]) -> tuple[Gauge, float]:
@@ -59,9 +68,10 @@ def parse_line(line: bytes, tags: dict[str, Gauge]) -> tuple[Gauge, float]:
     try:
         value = float(raw)
     except ValueError:
-        raise AsciiLineError(f"{gauge.id}: value {raw!r} is not a number") from None
+        raise AsciiLineError(f"{gauge.id}: value {raw!r} is not a number", gauge.id) from None
     if unit.casefold() != gauge.unit.casefold():
-        raise AsciiLineError(f"{gauge.id}: unit {unit!r} differs from the site's {gauge.unit!r}")
+        raise AsciiLineError(f"{gauge.id}: unit {unit!r} differs from the site's {gauge.unit!r}",
+                             gauge.id)
     return gauge, value
 
 
@@ -185,6 +195,6 @@ class AsciiCoordinator(LinkCoordinator):
             gauge, value = parse_line(line, self.tags)
         except AsciiLineError as err:
             self.invalid += 1
-            self._reject(None, str(err))
+            self._reject(err.gauge_id, str(err))
             return
         self._accept(gauge.id, value)

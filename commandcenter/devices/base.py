@@ -6,10 +6,25 @@ reconnect with capped exponential backoff. It tells the :class:`ReadingSink` abo
 reading and about gauges that go blind (:meth:`ReadingSink.comm_fault`) or come back
 (:meth:`ReadingSink.comm_restored`).
 
+When a gauge is faulted depends on how its link works:
+
+- A polled link (Modbus, the simulator) reports every poll of every gauge: a good value, or a
+  missed poll (timeout, garbled frame, exception response). A gauge is faulted after
+  :data:`MISSED_POLLS` missed polls *of that gauge* in a row, so a gauge that stops answering is
+  faulted within three poll periods, and a live gauge is never faulted because dead neighbours'
+  timeouts stretch the line's cycle. Time alone faults a polled gauge only when the link is not
+  polling at all: the port or connection is down, the poll loop has stalled, or the gauge cannot
+  be read (bad address).
+- A push link (MQTT, ASCII panels) faults a gauge that sent nothing for 3 × ``poll_s``.
+
+A fault names the gauge's own last error (a bad payload on its topic, a CRC error in its
+response), never another gauge's; a failed link names the link's error.
+
 Logging follows the rule "once on failure, once on recovery": a link that fails logs one warning
 naming the link and its endpoint, and one info line when it works again; a single gauge that
-stops answering on a working link logs one warning and one info. Every failed read is counted and
-logged at debug level only.
+stops answering on a working link logs one warning and one info. When every gauge of a link is
+lost at once, that is one warning for the link, not one per gauge. Every failed read is counted
+and logged at debug level only.
 
 Time: reading timestamps come from the injected :class:`~commandcenter.core.clock.Clock`; poll
 schedules and silence deadlines run on a monotonic source (the event loop's clock for real
@@ -34,6 +49,10 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF: tuple[float, float] = (1.0, 30.0)
 """First reconnect delay and its cap, in seconds; the delay doubles after each failed attempt."""
+
+MISSED_POLLS = 2
+"""Missed polls of one gauge in a row that fault it (within three poll periods of its last
+answer: the answer, then two polls without one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +123,17 @@ class LinkCoordinator:
         gauges: The gauges on this link, by id.
         connected: Whether the transport (port, socket, broker session) is open right now.
         last_ok: Clock time of the last good reading, or ``None``.
-        last_error: The latest failure, human readable, or ``None``.
+        last_error: The latest failure of any kind on the link, human readable, or ``None``.
         reads: Good readings delivered.
         errors: Failed reads, invalid messages and connection failures counted so far.
     """
 
     push = False
-    """True for links whose devices send on their own (MQTT, ASCII panels): silence limit 3×."""
+    """True for links whose devices send on their own (MQTT, ASCII panels): silence limit 3×.
+
+    Polled links (False) report each poll through :meth:`_accept` or :meth:`_missed` and call
+    :meth:`_poll_done` after every cycle.
+    """
 
     def __init__(self, link: GaugeLink, gauges: Iterable[Gauge], clock: Clock,
                  sink: ReadingSink, *, backoff: tuple[float, float] = DEFAULT_BACKOFF,
@@ -140,6 +163,15 @@ class LinkCoordinator:
         self._last_good: dict[str, float] = {}
         self._faulted: dict[str, bool] = {}
         """Faulted gauges → whether their fault was logged at warning level."""
+        self._gauge_error: dict[str, str] = {}
+        """The latest error of each gauge since its last good reading."""
+        self._misses: dict[str, int] = {}
+        """Polled links: missed polls in a row, per gauge."""
+        self._due_faults: list[str] = []
+        """Polled links: gauges that reached :data:`MISSED_POLLS` in the current cycle."""
+        self.unpolled: set[str] = set()
+        """Polled links: gauges that are never read (unusable address); silence faults them."""
+        self._progress = 0.0
         self._started = 0.0
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -166,14 +198,24 @@ class LinkCoordinator:
 
     @property
     def silence_limit_s(self) -> float:
-        """How long a gauge may go without a good reading before it is faulted.
+        """How long a gauge may go without a good reading before silence alone faults it.
 
-        Polled links allow two missed polls plus part of a timeout (a gauge is faulted within
-        three poll periods); push links allow three poll periods of silence.
+        Push links allow three poll periods of silence. On a polled link this applies only
+        while the link is not polling (down, stalled) and to gauges that are never read: two
+        poll periods plus part of a timeout, so such a gauge is faulted within three periods.
         """
         if self.push:
             return 3.0 * self.period_s
         return 2.0 * self.period_s + min(self.link.timeout_s, 0.5 * self.period_s)
+
+    @property
+    def stall_limit_s(self) -> float:
+        """How long a polled link may go without finishing any read before it counts as stalled.
+
+        A read ends within the timeout and cycles start every period, so a working poll loop
+        finishes something at least every ``max(period, timeout)``.
+        """
+        return self.silence_limit_s + self.link.timeout_s + self.period_s
 
     @property
     def healthy(self) -> bool:
@@ -199,6 +241,7 @@ class LinkCoordinator:
             "reads": self.reads,
             "errors": self.errors,
             "faulted": sorted(self._faulted),
+            "gauge_errors": dict(sorted(self._gauge_error.items())),
         }
 
     # ----------------------------------------------------------------- lifetime
@@ -212,7 +255,7 @@ class LinkCoordinator:
         """Start the link's task and its silence watchdog on the running loop."""
         if self._task is not None:
             return
-        self._started = self._now_mono()
+        self._started = self._progress = self._now_mono()
         self._task = asyncio.create_task(self._guarded_run(), name=f"link {self.link.id}")
         self._watchdog = asyncio.create_task(self._watch(), name=f"link {self.link.id} watchdog")
 
@@ -220,11 +263,7 @@ class LinkCoordinator:
         """Stop polling and close the connection; safe to call twice."""
         for task in (self._watchdog, self._task):
             if task is not None:
-                task.cancel()
-        for task in (self._watchdog, self._task):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await _cancel(task)
         self._task = self._watchdog = None
         try:
             await self._close()
@@ -278,11 +317,11 @@ class LinkCoordinator:
         loop_t, mono = asyncio.get_running_loop().time(), self._monotonic()
         if self._rate_ref is None:
             self._rate_ref = (loop_t, mono)
-        else:
-            dl, dm = loop_t - self._rate_ref[0], mono - self._rate_ref[1]
-            if dl >= 0.05:
-                self._rate = dm / dl if dm > 0 else 1e-3
-                self._rate_ref = (loop_t, mono)
+            return min(max(seconds, 0.001), 0.05)  # a short first wait measures the rate
+        dl, dm = loop_t - self._rate_ref[0], mono - self._rate_ref[1]
+        if dl >= 0.05:
+            self._rate = dm / dl if dm > 0 else 1e-3
+            self._rate_ref = (loop_t, mono)
         return min(max(seconds / max(self._rate, 1e-3), 0.001), 0.25)
 
     # ----------------------------------------------------------------- reporting
@@ -293,23 +332,70 @@ class LinkCoordinator:
         self.reads += 1
         self.last_ok = ts
         self._last_good[gauge_id] = self._now_mono()
+        if self._misses:
+            self._misses.pop(gauge_id, None)
+        if self._gauge_error:
+            self._gauge_error.pop(gauge_id, None)
         if self._failed is not None:
             self._link_recovered()
-        logged = self._faulted.pop(gauge_id, None)
-        if logged is not None:
-            if logged:
-                _LOGGER.info("gauge %s on link %s answers again", gauge_id, self.link.id)
-            else:
-                _LOGGER.debug("gauge %s on link %s answers again", gauge_id, self.link.id)
-            self._call_sink(self.sink.comm_restored, gauge_id, ts)
+        if self._faulted:
+            logged = self._faulted.pop(gauge_id, None)
+            if logged is not None:
+                if logged:
+                    _LOGGER.info("gauge %s on link %s answers again", gauge_id, self.link.id)
+                else:
+                    _LOGGER.debug("gauge %s on link %s answers again", gauge_id, self.link.id)
+                self._call_sink(self.sink.comm_restored, gauge_id, ts)
         self._call_sink(self.sink.reading, Reading(gauge_id, value, ts))
 
     def _reject(self, gauge_id: str | None, detail: str) -> None:
-        """Count one failed read or invalid message (debug log only)."""
+        """Count one failed read or invalid message (debug log only).
+
+        Args:
+            gauge_id: The gauge the failure belongs to, or ``None`` for the link as a whole
+                (noise on a line, a message no gauge can be told from).
+            detail: What went wrong, for the log and the gauge's fault.
+        """
         self.errors += 1
         self.last_error = detail
+        if gauge_id is not None:
+            self._gauge_error[gauge_id] = detail
         _LOGGER.debug("link %s%s: %s", self.link.id,
                       f" gauge {gauge_id}" if gauge_id else "", detail)
+
+    def _missed(self, gauge_id: str, detail: str) -> None:
+        """Count one poll of ``gauge_id`` that brought no value (polled links).
+
+        The gauge is faulted at the end of the cycle in which it reaches :data:`MISSED_POLLS`.
+        """
+        self._reject(gauge_id, detail)
+        misses = self._misses.get(gauge_id, 0) + 1
+        self._misses[gauge_id] = misses
+        if misses >= MISSED_POLLS and gauge_id not in self._faulted \
+                and gauge_id not in self._due_faults:
+            self._due_faults.append(gauge_id)
+
+    def _polled(self) -> None:
+        """Note that the poll loop finished a read (polled links; feeds the stall check)."""
+        self._progress = self._now_mono()
+
+    def _poll_done(self) -> None:
+        """End one poll cycle: fault the gauges that missed too many polls (polled links).
+
+        When that leaves no gauge of the link answering, the link as a whole is marked failed
+        (one warning) rather than each gauge.
+        """
+        self._progress = self._now_mono()
+        due = [gid for gid in self._due_faults if gid not in self._faulted]
+        self._due_faults.clear()
+        if not due:
+            return
+        if self._failed is None:
+            lost = set(self._faulted) | set(due) | self.unpolled
+            if lost >= self.gauges.keys():
+                self._link_failed(f"no gauge on the link answers ({self.last_error})")
+        for gid in due:
+            self._fault(gid, f"no reading in {self._misses.get(gid, 0)} polls in a row")
 
     def _link_failed(self, detail: str) -> None:
         """Mark the whole link failed; logs a warning only on the first failure."""
@@ -337,37 +423,54 @@ class LinkCoordinator:
         if callable(method):
             self._call_sink(method, self.link.id, *args, self.clock.now())
 
-    def check_silence(self) -> None:
-        """Fault every gauge without a good reading within :attr:`silence_limit_s`.
+    def _fault(self, gauge_id: str, why: str) -> None:
+        """Report ``gauge_id`` blind: with its own last error, or the link's if the link is down."""
+        if gauge_id in self._faulted:
+            return
+        if self._failed is None:
+            detail = why
+            own = self._gauge_error.get(gauge_id)
+            if own:
+                detail += f" (last error: {own})"
+            _LOGGER.warning("gauge %s on link %s (%s) stopped answering: %s",
+                            gauge_id, self.link.id, self.endpoint, detail)
+            self._faulted[gauge_id] = True
+        else:
+            detail = f"link {self.link.id} down: {self._failed}"
+            _LOGGER.debug("gauge %s faulted: %s", gauge_id, detail)
+            self._faulted[gauge_id] = False
+        self._call_sink(self.sink.comm_fault, gauge_id, detail, self.clock.now())
 
-        When every gauge of the link is silent at once the link as a whole is marked failed
-        (one warning for the link, not one per gauge).
+    def check_silence(self) -> None:
+        """Fault gauges that silence alone condemns (see the module docstring).
+
+        Push links: every gauge without a good reading within :attr:`silence_limit_s`. Polled
+        links: the same for gauges that are never read, and for every gauge while the link is
+        not polling (not connected, or no read finished within :attr:`stall_limit_s`). When
+        every gauge of the link is silent at once the link as a whole is marked failed (one
+        warning for the link, not one per gauge).
         """
         now = self._now_mono()
         limit = self.silence_limit_s
-        silent = [gid for gid in self.gauges
+        candidates: Iterable[str]
+        stalled = False
+        if self.push or not self.connected:
+            candidates = self.gauges
+        elif now - self._progress > self.stall_limit_s:
+            candidates, stalled = self.gauges, True
+        else:
+            candidates = self.unpolled
+        silent = [gid for gid in candidates
                   if now - self._last_good.get(gid, self._started) > limit]
         if not silent:
             return
         if len(silent) == len(self.gauges) and self._failed is None:
-            self._link_failed(f"no reading from any gauge for {limit:.1f} s")
-        fresh = [gid for gid in silent if gid not in self._faulted]
-        if not fresh:
-            return
-        ts = self.clock.now()
-        for gid in fresh:
-            if self._failed is None:
-                detail = f"no reading for {limit:.1f} s"
-                if self.last_error:
-                    detail += f" (last error: {self.last_error})"
-                _LOGGER.warning("gauge %s on link %s (%s) stopped answering: %s",
-                                gid, self.link.id, self.endpoint, detail)
-                self._faulted[gid] = True
+            if stalled:
+                self._link_failed(f"no read finished for {now - self._progress:.1f} s")
             else:
-                detail = f"link {self.link.id} down: {self._failed}"
-                _LOGGER.debug("gauge %s faulted: %s", gid, detail)
-                self._faulted[gid] = False
-            self._call_sink(self.sink.comm_fault, gid, detail, ts)
+                self._link_failed(f"no reading from any gauge for {limit:.1f} s")
+        for gid in silent:
+            self._fault(gid, f"no reading for {limit:.1f} s")
 
     def _call_sink(self, method: Callable[..., None], *args: object) -> None:
         try:
@@ -386,3 +489,17 @@ class LinkCoordinator:
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended.
+
+    A single cancel is not enough on Python 3.11: ``asyncio.wait_for`` (which pymodbus awaits
+    every response with) swallows a cancellation that arrives as the awaited response does, and
+    the task would poll on. The cancel is repeated until the task ends; the caller's own
+    cancellation is not swallowed.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.05)
+    if not task.cancelled() and task.exception() is not None:
+        _LOGGER.debug("task %s ended with %r", task.get_name(), task.exception())

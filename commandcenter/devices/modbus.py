@@ -1,14 +1,14 @@
-"""Coordinators for Modbus links: RTU on an RS-485 line, TCP through a gateway.
+"""Coordinators for Modbus links: the polling shared by RTU and TCP, and Modbus TCP.
 
 Both poll the same way: the gauges' registers are grouped into as few reads as possible
 (:func:`~commandcenter.devices.registers.plan_reads`), every read runs once per poll cycle, and
 a device that failed twice in a row is then asked only every fourth cycle so that one dead
-detector cannot stretch the cycle for the live ones on the same line.
+detector cannot stretch the cycle for the live ones on the same line. Each read's outcome is
+reported per gauge (a value or a missed poll), so a gauge is faulted for its own missed polls,
+never for the time its neighbours' timeouts add to the cycle.
 
-RTU lines have a real capacity (about 50 one-register reads per second at 19200 baud); when the
-configured ``poll_s`` is shorter than the line can carry, the cycle is stretched and that is
-logged once. The RTU master itself is blocking pyserial code and runs in one worker thread per
-line. Modbus TCP uses pymodbus's asyncio client.
+Modbus TCP uses pymodbus's asyncio TCP client; Modbus RTU on an RS-485 line is in
+:mod:`commandcenter.devices.rtu` (pymodbus's asyncio serial client).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -36,16 +34,28 @@ from commandcenter.devices.registers import (
     RegisterPoint,
     parse_address,
     plan_reads,
-    rtu_min_cycle_s,
     split_block,
 )
-from commandcenter.devices.rtu import ModbusExceptionError, RtuMaster
 
 _LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
 
 DEAD_POLL_EVERY = 4
 """A read that failed twice in a row is retried only every this many cycles."""
+
+EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
+                   4: "device failure", 6: "device busy", 10: "gateway path unavailable",
+                   11: "gateway target failed to respond"}
+"""Modbus exception codes a gauge may answer with (Modbus application protocol §7)."""
+
+
+class ModbusExceptionError(ReadFailedError):
+    """The device answered with a Modbus exception response."""
+
+    def __init__(self, slave: int, function: int, code: int) -> None:
+        """Remember the exception ``code`` the device sent."""
+        self.code = code
+        super().__init__(f"slave {slave} answered function {function} with exception {code} "
+                         f"({EXCEPTION_NAMES.get(code, 'unknown')})")
 
 
 class ModbusCoordinator(LinkCoordinator):
@@ -64,6 +74,7 @@ class ModbusCoordinator(LinkCoordinator):
             except ValueError as err:
                 self.bad_addresses[g.id] = str(err)
         self.blocks: list[ReadBlock] = plan_reads(points)
+        self.unpolled = set(self.bad_addresses)
         self._cycle = 0
 
     async def start(self) -> None:
@@ -108,7 +119,7 @@ class ModbusCoordinator(LinkCoordinator):
             await self._sleep(next_cycle - now)
 
     async def poll_once(self) -> None:
-        """Run one poll cycle over every due read.
+        """Run one poll cycle over every due read, then fault gauges that missed too many.
 
         Raises:
             LinkDownError: The transport failed; the caller reconnects.
@@ -133,6 +144,8 @@ class ModbusCoordinator(LinkCoordinator):
             except ReadFailedError as err:
                 self._failed_block(block, str(err))
                 continue
+            finally:
+                self._polled()
             block.failures = 0
             try:
                 values = block.values(regs)
@@ -141,68 +154,12 @@ class ModbusCoordinator(LinkCoordinator):
                 continue
             for gauge_id, value in values:
                 self._accept(gauge_id, value)
+        self._poll_done()
 
     def _failed_block(self, block: ReadBlock, detail: str) -> None:
         block.failures += 1
         for p in block.points:
-            self._reject(p.gauge_id, detail)
-
-
-class ModbusRtuCoordinator(ModbusCoordinator):
-    """One RS-485 line with several slaves, read by a blocking master in its own thread."""
-
-    def __init__(self, link: GaugeLink, gauges: Iterable[Gauge], clock: Clock,
-                 sink: ReadingSink, *, backoff: tuple[float, float] = DEFAULT_BACKOFF,
-                 monotonic: Callable[[], float] | None = None) -> None:
-        """Plan the reads and work out the line's shortest cycle at its baud rate."""
-        super().__init__(link, gauges, clock, sink, backoff=backoff, monotonic=monotonic)
-        if not link.url or not link.baudrate:
-            raise ValueError(f"link {link.id}: a Modbus RTU link needs url and baudrate")
-        self.min_cycle_s = rtu_min_cycle_s(self.blocks, link.baudrate)
-        self._period = max(link.poll_s, self.min_cycle_s)
-        self._master = RtuMaster(link.url, link.baudrate, link.timeout_s)
-        self._executor: ThreadPoolExecutor | None = None
-
-    @property
-    def period_s(self) -> float:
-        """The configured poll period, stretched to what the line can carry."""
-        return self._period
-
-    async def start(self) -> None:
-        """Say once if the line cannot carry the configured poll period, then start."""
-        if self._period > self.link.poll_s:
-            _LOGGER.warning(
-                "link %s (%s): %d reads need at least %.2f s per cycle at %d baud; "
-                "poll period stretched from %g s to %.2f s", self.link.id, self.endpoint,
-                len(self.blocks), self.min_cycle_s, self.link.baudrate, self.link.poll_s,
-                self._period)
-        self._executor = ThreadPoolExecutor(max_workers=1,
-                                            thread_name_prefix=f"rtu-{self.link.id}")
-        await super().start()
-
-    async def stop(self) -> None:
-        """Stop polling, close the port and release the worker thread."""
-        await super().stop()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-
-    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        assert self._executor is not None
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    async def _open(self) -> None:
-        await self._in_thread(self._master.open)
-
-    async def _close(self) -> None:
-        if self._executor is not None:
-            await self._in_thread(self._master.close)
-        else:
-            self._master.close()
-
-    async def _read(self, block: ReadBlock) -> list[int]:
-        return await self._in_thread(self._master.read, block.slave, block.function,
-                                     block.start, block.count)
+            self._missed(p.gauge_id, detail)
 
 
 class ModbusTcpCoordinator(ModbusCoordinator):

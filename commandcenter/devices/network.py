@@ -11,8 +11,9 @@ from commandcenter.core.clock import Clock
 from commandcenter.core.site import Gauge, GaugeLink, Protocol, Site
 from commandcenter.devices.ascii import AsciiCoordinator
 from commandcenter.devices.base import DEFAULT_BACKOFF, LinkCoordinator, ReadingSink
-from commandcenter.devices.modbus import ModbusRtuCoordinator, ModbusTcpCoordinator
+from commandcenter.devices.modbus import ModbusTcpCoordinator
 from commandcenter.devices.mqtt import MqttCoordinator
+from commandcenter.devices.rtu import ModbusRtuCoordinator
 from commandcenter.devices.simulator import GaugeSimulator, SimulatedCoordinator
 
 _LOGGER = logging.getLogger(__name__)

@@ -1,24 +1,69 @@
-"""Modbus RTU master over a pyserial port (blocking; coordinators call it from a worker thread).
+"""Modbus RTU on an RS-485 line, through pymodbus's asyncio serial client.
 
-The master is deliberately small: one request, one response, no retries (the coordinator's next
-poll is the retry). Each transaction drops stale bytes first, then waits for a frame that starts
-with the addressed slave and the function code and carries a good CRC, anywhere in what arrives
-(so garbage before a good frame is skipped). A response that never turns into a valid frame is
-reported as garbled, silence as a timeout; both are :class:`ReadFailedError` for that read. An
-error of the port itself (unplugged adapter, closed pty) is :class:`LinkDownError`.
+One :class:`ModbusRtuCoordinator` per line polls every slave on it (the polling itself is
+:class:`~commandcenter.devices.modbus.ModbusCoordinator`'s). Requests, framing, CRC, matching a
+response to its request and the response timeout are pymodbus's
+(:class:`~pymodbus.client.AsyncModbusSerialClient`, RTU framer): no retries (the next poll is the
+retry) and no reconnecting of its own (the coordinator reconnects with its backoff). Between two
+transactions the line is left silent for 3.5 characters.
+
+The port is a pyserial URL. pymodbus 3.16 opens it with ``serial.serial_for_url(url,
+exclusive=True, …)`` (``pymodbus/transport/serialtransport.py``), so a device path, a
+``/dev/serial/by-id`` name, a pty or ``socket://host:port`` of a serial device server all work,
+and a port another program holds is refused rather than shared. pymodbus takes no pre-opened
+port object.
+
+How a failed read is reported: silence until the timeout is "no response"; bytes that never
+became a valid frame for the addressed slave (a CRC error, a truncated or garbled frame) are a
+"garbled response"; both are a missed poll of the gauges in that read. A port that fails (an
+unplugged adapter, a closed pty, a dropped ``socket://`` connection) is the link going down.
+
+Two things differ from stock pymodbus, each for a reason a test shows
+(``tests/devices/test_modbus_rtu.py``):
+
+1. :class:`ResyncRtuFramer` finds a response behind noise. pymodbus 3.16's ``FramerRTU.decode``
+   takes the first offset where a function code looks valid as the start of a frame and, when
+   that candidate's CRC fails, discards the whole receive buffer — the good frame behind it
+   included. On RS-485 a stray byte as the bus turns around is common: one ``0x00`` before
+   slave 2's answer (``00 02 03 02 00 4d 3c 71``) turned a good response into a timeout. The
+   subclass keeps pymodbus's PDU lookup, frame sizing and CRC and only changes the search: every
+   offset is tried and the first complete frame whose CRC holds is taken; with none, it waits for
+   more bytes (pymodbus empties the buffer before each request and when it outgrows a frame).
+2. The port is opened in a worker thread. pymodbus opens it inside a coroutine but with
+   blocking pyserial calls on the loop thread; for ``socket://`` that is a TCP connect that
+   pyserial lets run up to 5 s (``POLL_TIMEOUT`` in ``serial/urlhandler/protocol_socket.py``)
+   when the device server is unreachable, which would freeze every other link and the user
+   interface at each reconnect attempt. The client's connection factory (``ctx.call_create``)
+   is replaced by one that builds pymodbus's own ``SerialTransport`` in the line's worker
+   thread; while an earlier attempt is still stuck there, a new one fails at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import struct
-import time
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import serial
+from pymodbus.client import AsyncModbusSerialClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerRTU, FramerType
+from pymodbus.transport.serialtransport import SerialTransport
 
-from commandcenter.devices.base import LinkDownError, ReadFailedError
-from commandcenter.devices.registers import silent_interval_s
+from commandcenter.core.clock import Clock
+from commandcenter.core.site import Gauge, GaugeLink
+from commandcenter.devices.base import (
+    DEFAULT_BACKOFF,
+    LinkDownError,
+    ReadFailedError,
+    ReadingSink,
+)
+from commandcenter.devices.modbus import ModbusCoordinator, ModbusExceptionError
+from commandcenter.devices.registers import ReadBlock, rtu_min_cycle_s, silent_interval_s
 
 try:
     import termios
@@ -30,133 +75,187 @@ else:
 OPEN_ERRORS: tuple[type[BaseException], ...] = (*PORT_ERRORS, ValueError)
 """What opening a port raises (ValueError: a malformed URL or setting)."""
 
-
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
+_LOGGER = logging.getLogger(__name__)
 
 
-_CRC_TABLE = _crc_table()
+class ResyncRtuFramer(FramerRTU):
+    """pymodbus's RTU framer, finding a frame behind noise (see the module docstring)."""
 
+    def decode(self, data: bytes) -> tuple[int, int, int, bytes]:
+        """Return ``(used, device id, 0, PDU bytes)`` of the first good frame, or wait for more.
 
-def crc16(data: bytes | bytearray | memoryview) -> int:
-    """Return the Modbus CRC-16 of ``data`` (as an int; sent low byte first)."""
-    crc = 0xFFFF
-    for b in data:
-        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ b) & 0xFF]
-    return crc
+        ``used`` counts the bytes up to the end of the frame; ``(0, 0, 0, b"")`` asks for more
+        bytes (nothing in ``data`` is a complete frame with a good CRC yet).
+        """
+        n = len(data)
+        for start in range(n - self.MIN_SIZE + 1):
+            pdu_class = self.decoder.lookupPduClass(data[start:])
+            if pdu_class is None:
+                continue
+            try:
+                size = pdu_class.calculateRtuFrameSize(data[start:])
+            except ModbusException:
+                continue
+            if not size or start + size > n:
+                continue
+            end = start + size
+            crc = (data[end - 2] << 8) | data[end - 1]
+            if FramerRTU.check_CRC(data[start:end - 2], crc):
+                return end, data[start], 0, data[start + 1:end - 2]
+        return 0, 0, 0, self.EMPTY
 
-
-def with_crc(frame: bytes) -> bytes:
-    """Append the CRC to a frame."""
-    return frame + struct.pack("<H", crc16(frame))
-
-
-def read_request(slave: int, function: int, start: int, count: int) -> bytes:
-    """Build a complete RTU read request (function 3 or 4)."""
-    return with_crc(struct.pack(">BBHH", slave, function, start, count))
-
-
-class ModbusExceptionError(ReadFailedError):
-    """The device answered with a Modbus exception response."""
-
-    def __init__(self, slave: int, function: int, code: int) -> None:
-        """Remember the exception ``code`` the device sent."""
-        self.code = code
-        names = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
-                 4: "device failure", 6: "device busy", 10: "gateway path unavailable",
-                 11: "gateway target failed to respond"}
-        super().__init__(f"slave {slave} answered function {function} with exception {code} "
-                         f"({names.get(code, 'unknown')})")
-
-
-def find_response(buf: bytes | bytearray, slave: int, function: int,
-                  count: int) -> list[int] | None:
-    """Look for the response to a read in ``buf``; return its registers, or ``None`` if absent.
-
-    Raises:
-        ModbusExceptionError: A valid exception response from the slave is in ``buf``.
-    """
-    size = 5 + 2 * count
-    n = len(buf)
-    for i in range(n - 4):
-        if buf[i] != slave:
-            continue
-        fc = buf[i + 1]
-        if fc == function and i + size <= n and buf[i + 2] == 2 * count:
-            frame = bytes(buf[i:i + size])
-            if crc16(frame[:-2]) == struct.unpack("<H", frame[-2:])[0]:
-                return list(struct.unpack(f">{count}H", frame[3:-2]))
-        elif fc == function | 0x80 and i + 5 <= n:
-            frame = bytes(buf[i:i + 5])
-            if crc16(frame[:3]) == struct.unpack("<H", frame[3:])[0]:
-                raise ModbusExceptionError(slave, function, frame[2])
-    return None
-
-
-class RtuMaster:
-    """Blocking Modbus RTU master on one serial line (one caller at a time)."""
-
-    def __init__(self, url: str, baudrate: int, timeout_s: float) -> None:
-        """Remember the line; :meth:`open` opens it."""
-        self.url = url
-        self.baudrate = baudrate
-        self.timeout_s = timeout_s
-        self.port: Any = None
-
-    def open(self) -> None:
-        """Open the port with :func:`serial.serial_for_url` (a device, a pty or ``socket://``)."""
+    def handleFrame(self, data: bytes, exp_devid: int,
+                    exp_tid: int) -> tuple[int, Any]:
+        """Decode a response; a frame whose CRC holds but whose content does not is dropped."""
         try:
-            self.port = serial.serial_for_url(self.url, baudrate=self.baudrate, bytesize=8,
-                                              parity="N", stopbits=1, timeout=0.05,
-                                              write_timeout=max(1.0, self.timeout_s))
+            return super().handleFrame(data, exp_devid, exp_tid)
+        except ModbusIOException:
+            return len(data), None
+
+
+class ModbusRtuCoordinator(ModbusCoordinator):
+    """One RS-485 line with several slaves, read through pymodbus's asyncio serial client."""
+
+    def __init__(self, link: GaugeLink, gauges: Iterable[Gauge], clock: Clock,
+                 sink: ReadingSink, *, backoff: tuple[float, float] = DEFAULT_BACKOFF,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        """Plan the reads and work out the line's shortest cycle at its baud rate."""
+        super().__init__(link, gauges, clock, sink, backoff=backoff, monotonic=monotonic)
+        if not link.url or not link.baudrate:
+            raise ValueError(f"link {link.id}: a Modbus RTU link needs url and baudrate")
+        self.url: str = link.url
+        self.baudrate: int = link.baudrate
+        self.min_cycle_s = rtu_min_cycle_s(self.blocks, link.baudrate)
+        self._period = max(link.poll_s, self.min_cycle_s)
+        self._client: AsyncModbusSerialClient | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._opening: asyncio.Future[SerialTransport] | None = None
+        self._open_error: str | None = None
+        self._received = 0
+        """Bytes in pymodbus's receive buffer during the current transaction (at most)."""
+
+    @property
+    def period_s(self) -> float:
+        """The configured poll period, stretched to what the line can carry."""
+        return self._period
+
+    async def start(self) -> None:
+        """Say once if the line cannot carry the configured poll period, then start."""
+        if self._period > self.link.poll_s:
+            _LOGGER.warning(
+                "link %s (%s): %d reads need at least %.2f s per cycle at %d baud; "
+                "poll period stretched from %g s to %.2f s", self.link.id, self.endpoint,
+                len(self.blocks), self.min_cycle_s, self.baudrate, self.link.poll_s,
+                self._period)
+        self._executor = ThreadPoolExecutor(max_workers=1,
+                                            thread_name_prefix=f"rtu-{self.link.id}")
+        await super().start()
+
+    async def stop(self) -> None:
+        """Stop polling, close the port and release the worker thread."""
+        await super().stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    # ------------------------------------------------------------- the port
+
+    async def _open(self) -> None:
+        client = AsyncModbusSerialClient(
+            self.url, framer=FramerType.RTU, baudrate=self.baudrate, bytesize=8, parity="N",
+            stopbits=1, name=self.link.id, reconnect_delay=0, timeout=self.link.timeout_s,
+            retries=0, trace_packet=self._trace)
+        client.ctx.framer = ResyncRtuFramer(client.ctx.framer.decoder)
+        client.ctx.call_create = partial(self._create_transport, client)
+        self._open_error = None
+        try:
+            ok = await client.connect()
         except OPEN_ERRORS as err:
+            client.close()
             raise LinkDownError(f"cannot open {self.url}: {err}") from err
+        if not ok:
+            client.close()
+            raise LinkDownError(f"cannot open {self.url}: {self._open_error or 'no reason given'}")
+        self._client = client
 
-    def close(self) -> None:
-        """Close the port (errors of an already broken port are ignored)."""
-        port, self.port = self.port, None
-        if port is not None:
-            with contextlib.suppress(*PORT_ERRORS):
-                port.close()
-
-    def read(self, slave: int, function: int, start: int, count: int) -> list[int]:
-        """Read ``count`` registers from ``slave``; see the module docstring for failures."""
-        port = self.port
-        if port is None:
-            raise LinkDownError(f"{self.url} is not open")
-        request = read_request(slave, function, start, count)
-        size = 5 + 2 * count
-        buf = bytearray()
+    async def _create_transport(self, client: AsyncModbusSerialClient
+                                ) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
+        """Open the port in a thread and hand it to pymodbus as its own ``SerialTransport``."""
+        loop = asyncio.get_running_loop()
+        ctx = client.ctx
+        params = ctx.comm_params
+        if self._opening is not None and not self._opening.done():
+            self._open_error = "an earlier attempt to open it has not ended yet"
+            raise OSError(self._open_error)
+        self._opening = opening = loop.run_in_executor(
+            self._executor, SerialTransport, loop, ctx, self.url, params.baudrate, params.bytesize,
+            params.parity, params.stopbits, params.timeout_connect)
         try:
-            port.reset_input_buffer()
-            port.write(request)
-            port.flush()
-            deadline = time.monotonic() + self.timeout_s
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                port.timeout = min(remaining, 0.05)
-                want = size - len(buf) if len(buf) < size else max(1, port.in_waiting)
-                chunk = port.read(want)
-                if chunk:
-                    buf += chunk
-                    regs = find_response(buf, slave, function, count)
-                    if regs is not None:
-                        return regs
-                elif len(buf) >= size:
-                    break  # enough bytes for a frame and then silence: it was garbage
-        except PORT_ERRORS as err:
-            raise LinkDownError(f"{self.url}: {err}") from err
+            transport = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            self._open_error = f"the port did not open within {self.link.timeout_s:g} s"
+            opening.add_done_callback(_close_late_transport)
+            raise
+        except OPEN_ERRORS as err:
+            self._open_error = str(err) or type(err).__name__
+            raise
+        loop.call_soon(transport.setup)
+        return transport, ctx
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(*PORT_ERRORS):
+                client.close()
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        """Note whether the slave sent anything at all (pymodbus's packet hook)."""
+        if sending:
+            self._received = 0
+        else:
+            self._received = max(self._received, len(data))
+        return data
+
+    # ------------------------------------------------------------- reads
+
+    async def _read(self, block: ReadBlock) -> list[int]:
+        client = self._client
+        if client is None or not client.connected:
+            raise LinkDownError(f"{self.url} is closed")
+        read = client.read_holding_registers if block.function == 3 \
+            else client.read_input_registers
+        slave = block.slave
+        try:
+            rr = await read(block.start, count=block.count, device_id=slave)
+        except ConnectionException as err:
+            raise LinkDownError(f"{self.url} failed: {err}") from err
+        except ModbusIOException as err:
+            if not client.connected:
+                raise LinkDownError(f"{self.url} failed during a read of slave {slave}") \
+                    from err
+            if self._received:
+                raise ReadFailedError(
+                    f"garbled response from slave {slave}: {self._received} bytes without a "
+                    f"valid frame (CRC or framing error)") from err
+            raise ReadFailedError(f"no response from slave {slave} within "
+                                  f"{self.link.timeout_s:g} s") from err
+        except ModbusException as err:
+            raise ReadFailedError(f"slave {slave}: {err}") from err
         finally:
-            time.sleep(silent_interval_s(self.baudrate))
-        if not buf:
-            raise ReadFailedError(f"no response from slave {slave} within {self.timeout_s:g} s")
-        raise ReadFailedError(f"garbled response from slave {slave}: {len(buf)} bytes without "
-                              f"a valid frame (CRC or framing error)")
+            await asyncio.sleep(silent_interval_s(self.baudrate))
+        if rr.isError():
+            code = int(getattr(rr, "exception_code", 0) or 0)
+            raise ModbusExceptionError(slave, block.function, code)
+        regs = list(rr.registers)
+        if len(regs) < block.count:
+            raise ReadFailedError(f"slave {slave}: {len(regs)} registers in the answer, "
+                                  f"asked for {block.count}")
+        return regs
+
+
+def _close_late_transport(opening: asyncio.Future[SerialTransport]) -> None:
+    """Close a port that opened after pymodbus gave up waiting for it."""
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    with contextlib.suppress(*PORT_ERRORS):
+        opening.result().sync_serial.close()

@@ -317,8 +317,14 @@ class SimulatedCoordinator(LinkCoordinator):
         self.connected = True
         while True:
             due = self.clock.monotonic() + self.period_s
+            answered = set()
             for r in self.simulator.sample_link(self.link.id, self.clock.now()):
                 self._accept(r.gauge_id, r.value)
+                answered.add(r.gauge_id)
+            for gid in self.gauges:
+                if gid not in answered:
+                    self._missed(gid, "no answer (simulated failure)")
+            self._poll_done()
             left = due - self.clock.monotonic()
             while left > 0:
                 await asyncio.sleep(self._real_seconds(left))

@@ -30,8 +30,10 @@ def test_parse_line() -> None:
     for bad, why in [(b"CH01,23.5", "TAG,VALUE,UNIT"), (b"CH09,1,ppm", "unknown tag"),
                      (b"CH01,abc,ppm", "not a number"), (b"CH01,1,%LEL", "differs"),
                      (b"\xff\xfe,1,ppm", "unknown tag")]:
-        with pytest.raises(AsciiLineError, match=why):
+        with pytest.raises(AsciiLineError, match=why) as err:
             parse_line(bad, tags)
+        # a bad line of a known channel is that gauge's error, the rest the panel's
+        assert err.value.gauge_id == ("NH3-1" if why in ("not a number", "differs") else None)
 
 
 def test_panel_lines_bad_lines_silence_and_unplug(tmp_path: Path,
@@ -89,3 +91,6 @@ def test_panel_lines_bad_lines_silence_and_unplug(tmp_path: Path,
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any("unknown tag 'CH07'" in m for m in debug)
     assert any("NH3-1: unit '%LEL' differs" in m for m in debug)
+    # NH3-1's bad lines came before its last good value; the panel's noise is not NH3-1's
+    first = sink.faults[0]
+    assert first[0] == "NH3-1" and first[1] == f"no reading for {3 * POLL:.1f} s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 import struct
 from pathlib import Path
 
@@ -13,9 +14,9 @@ from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from commandcenter.core.clock import SystemClock
-from commandcenter.devices.modbus import ModbusRtuCoordinator
+from commandcenter.devices.rtu import ModbusRtuCoordinator
 
-from .conftest import PtyLine, Sink, device_records, gauge, link, run, wait_until
+from .conftest import PtyLine, Sink, device_records, free_port, gauge, link, run, wait_until
 
 POLL = 0.2
 
@@ -218,3 +219,161 @@ def test_missing_port_at_start_then_plugged_in(tmp_path: Path,
     run(_with_line(tmp_path, body))
     assert len(device_records(caplog, logging.WARNING)) == 1
     assert len(device_records(caplog, logging.INFO)) == 1
+
+
+def _line_of(n: int) -> list[SimDevice]:
+    return [SimDevice(id=i, simdata=[SimData(0, values=[10 * i], datatype=DataType.REGISTERS)])
+            for i in range(1, n + 1)]
+
+
+def test_a_live_slave_is_not_faulted_while_most_of_its_line_is_silent(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """14 of 15 slaves fall silent: their timeouts stretch the cycle far past three poll
+    periods, yet slave 1 answers in every cycle and is never faulted, nor is the line."""
+    caplog.set_level(logging.DEBUG, logger="commandcenter")
+    sink = Sink()
+    lk = link(id="RS485-W", protocol="modbus_rtu", url=str(tmp_path / "ttyW"),
+              baudrate=115200, poll_s=0.4, timeout_s=0.1)
+    gauges = [gauge(f"GD-{i:02d}", "RS485-W", {"slave": i, "register": 0})
+              for i in range(1, 16)]
+    dead = [f"GD-{i:02d}" for i in range(2, 16)]
+
+    async def main() -> None:
+        line = PtyLine(tmp_path, "ttyW")
+        await line.start()
+        server = ModbusSerialServer(_line_of(15), port=line.device_path, baudrate=115200)
+        await server.serve_forever(background=True)
+        c = ModbusRtuCoordinator(lk, gauges, SystemClock(), sink, backoff=(0.1, 0.4))
+        await c.start()
+        try:
+            await wait_until(lambda: all(sink.count(g.id) >= 1 for g in gauges), 5)
+            line.muted.update(range(2, 16))
+            loop = asyncio.get_running_loop()
+            start, n = loop.time(), sink.count("GD-01")
+            # the first two cycles ask every silent slave: 14 × 0.1 s each, 3.5 poll periods
+            await wait_until(lambda: all(sink.faulted(g) for g in dead), 6, "silent faulted")
+            await asyncio.sleep(2.0)
+            assert loop.time() - start > 3 * 0.4
+            assert not sink.faulted("GD-01") and c.healthy
+            assert sink.count("GD-01") >= n + 4
+            line.muted.clear()
+            await wait_until(lambda: not any(sink.faulted(g) for g in dead), 6, "restored")
+        finally:
+            await c.stop()
+            await server.shutdown()
+            line.close()
+
+    run(main())
+    assert "GD-01" not in {f[0] for f in sink.faults}
+    assert sorted(f[0] for f in sink.faults) == dead
+    for gid, detail, _ts in sink.faults:  # each fault names its own slave's silence
+        assert f"no response from slave {int(gid[3:])} " in detail, detail
+    warnings = [r.getMessage() for r in device_records(caplog, logging.WARNING)]
+    assert len(warnings) == 14 and all("stopped answering" in w for w in warnings), warnings
+    assert not any("failed" in w for w in warnings)
+
+
+def test_every_slave_silent_is_one_warning_for_the_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="commandcenter")
+    sink = Sink()
+
+    async def body(line: PtyLine, server: ModbusSerialServer) -> None:
+        c = _coordinator(line, sink)
+        await c.start()
+        try:
+            await wait_until(lambda: all(sink.count(g) >= 1 for g in c.gauges), 5)
+            line.muted.update({1, 2, 3})  # the A/B pair is cut behind the adapter
+            await wait_until(lambda: all(sink.faulted(g) for g in c.gauges), 3, "all faulted")
+            assert c.connected and not c.healthy
+            line.muted.clear()
+            await wait_until(lambda: not any(sink.faulted(g) for g in c.gauges), 5, "restored")
+            assert c.healthy
+        finally:
+            await c.stop()
+
+    run(_with_line(tmp_path, body))
+    warnings = [r.getMessage() for r in device_records(caplog, logging.WARNING)]
+    infos = [r.getMessage() for r in device_records(caplog, logging.INFO)]
+    assert len(warnings) == 1 and "RS485-T" in warnings[0], warnings
+    assert "no gauge on the link answers" in warnings[0] and "no response" in warnings[0]
+    assert len(infos) == 1 and "recovered" in infos[0]
+    assert all("link RS485-T down" in f[1] for f in sink.faults)
+
+
+def test_line_behind_a_serial_device_server_over_socket_url(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``socket://host:port``: RTU frames over TCP to a serial device server."""
+    caplog.set_level(logging.DEBUG, logger="commandcenter")
+    sink = Sink()
+    port = free_port()
+    url = f"socket://127.0.0.1:{port}"
+
+    async def serve() -> ModbusSerialServer:
+        server = ModbusSerialServer(_slaves(), port=url, baudrate=115200)
+        await server.serve_forever(background=True)
+        return server
+
+    async def main() -> None:
+        server = await serve()
+        lk = link(id="RS485-S", protocol="modbus_rtu", url=url, baudrate=115200, poll_s=POLL,
+                  timeout_s=0.15)
+        gauges = [gauge("GD-1A", "RS485-S", {"slave": 1, "register": 0, "scale": 0.1}),
+                  gauge("GD-2A", "RS485-S", {"slave": 2, "register": 0, "scale": 0.1})]
+        c = ModbusRtuCoordinator(lk, gauges, SystemClock(), sink, backoff=(0.1, 0.4))
+        await c.start()
+        try:
+            await wait_until(lambda: sink.count("GD-1A") >= 2 and sink.count("GD-2A") >= 2, 5)
+            await server.shutdown()
+            await wait_until(lambda: sink.faulted("GD-1A") and sink.faulted("GD-2A"), 3)
+            assert not c.connected
+            server = await serve()
+            await wait_until(lambda: not sink.faulted("GD-1A") and not sink.faulted("GD-2A"),
+                             5, "restored")
+        finally:
+            await c.stop()
+            await server.shutdown()
+
+    run(main())
+    assert sink.values("GD-1A")[0] == pytest.approx(12.3)
+    assert sink.values("GD-2A")[0] == pytest.approx(7.7)
+    warnings = [r.getMessage() for r in device_records(caplog, logging.WARNING)]
+    assert len(warnings) == 1 and url in warnings[0], warnings
+
+
+def test_an_unreachable_device_server_does_not_hold_up_the_loop(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Connecting to a device server that never answers takes pyserial up to 5 s; the loop
+    (every other link, the user interface) keeps running meanwhile."""
+    caplog.set_level(logging.DEBUG, logger="commandcenter")
+    sink = Sink()
+    with socket.socket() as listener, socket.socket() as first:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        first.connect(("127.0.0.1", port))  # fills the backlog: further connects hang
+        gaps: list[float] = []
+
+        async def main() -> None:
+            lk = link(id="RS485-U", protocol="modbus_rtu", url=f"socket://127.0.0.1:{port}",
+                      baudrate=19200, poll_s=POLL, timeout_s=0.2)
+            c = ModbusRtuCoordinator(lk, [gauge("GD-U", "RS485-U", {"slave": 1, "register": 0})],
+                                     SystemClock(), sink, backoff=(0.1, 0.2))
+            loop = asyncio.get_running_loop()
+            await c.start()
+            try:
+                last = loop.time()
+                end = last + 1.5
+                while loop.time() < end:
+                    await asyncio.sleep(0.01)
+                    now = loop.time()
+                    gaps.append(now - last)
+                    last = now
+                assert sink.faulted("GD-U") and not c.connected
+            finally:
+                await c.stop()
+
+        run(main())
+    assert max(gaps) < 0.5, f"the loop stalled for {max(gaps):.2f} s"
+    warnings = [r.getMessage() for r in device_records(caplog, logging.WARNING)]
+    assert len(warnings) == 1 and "cannot open socket://" in warnings[0], warnings

@@ -96,8 +96,41 @@ def test_readings_invalid_payloads_and_silence(broker: Broker,
            and "GD-0" in r.getMessage() and "topic site/gas/GD-0" in r.getMessage()]
     assert len(bad) == 3, bad
     assert [f[0] for f in sink.faults] == ["GD-2"]
+    # GD-2's fault is its own silence, not GD-0's bad payloads
+    assert sink.faults[0][1] == f"no reading for {3 * POLL:.1f} s"
     warnings = device_records(caplog, logging.WARNING)
     assert len(warnings) == 1 and "GD-2" in warnings[0].getMessage()
+
+
+def test_a_fault_names_the_gauges_own_last_error(broker: Broker) -> None:
+    sink = Sink()
+
+    async def main() -> None:
+        c = _coordinator(broker.port, sink, n=3)
+        await c.start()
+        pub = _publisher(broker.port)
+        try:
+            await wait_until(lambda: c.connected, 5, "connected")
+            await asyncio.sleep(0.1)  # let the SUBACK arrive
+            pub.publish("site/gas/GD-0", b"not json", qos=1).wait_for_publish(2)
+            pub.publish("site/gas/GD-1", b'{"value": "high"}', qos=1).wait_for_publish(2)
+            for _ in range(8):  # GD-2 keeps publishing garbage *and* values: never faulted
+                pub.publish("site/gas/GD-2", b"1", qos=1)
+                pub.publish("site/gas/GD-2", b"{", qos=1)
+                await asyncio.sleep(POLL / 2)
+            await wait_until(lambda: sink.faulted("GD-0") and sink.faulted("GD-1"), 3)
+        finally:
+            pub.loop_stop()
+            pub.disconnect()
+            await c.stop()
+
+    run(main())
+    faults = {gid: detail for gid, detail, _ts in sink.faults}
+    assert set(faults) == {"GD-0", "GD-1"}
+    assert faults["GD-0"].endswith("(last error: topic site/gas/GD-0: payload is neither JSON "
+                                   "nor a number: 'not json')")
+    assert faults["GD-1"].endswith("(last error: topic site/gas/GD-1: value must be a number, "
+                                   "not str 'high')")
 
 
 def test_broker_restart_faults_then_readings_flow_again(
