@@ -7,9 +7,11 @@ settings or an unavailable store.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,8 @@ from commandcenter.config import Settings, default_config_path, describe_url, lo
 from commandcenter.errors import CommandCenterError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe."""
 
 COMMAND_MODULES: tuple[str, ...] = (
     "commandcenter.commands.serve",
@@ -111,13 +115,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(args.config, database_url=args.db, site_dir=args.site)
+        settings = load_settings(args.config, database_url=args.db, site_dir=args.site,
+                                 language=args.lang)
         return _dispatch(args, settings)
     except CommandCenterError as err:
         print(f"commandcenter: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``… | head``): stop quietly, as other command-line tools do.
+        # Python would still try to flush stdout at exit and print a second error.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -236,8 +247,6 @@ def _events(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
     os.environ["COMMANDCENTER_MUTE"] = "1"  # a screenshot never sounds the horn

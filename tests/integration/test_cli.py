@@ -152,6 +152,22 @@ def test_events_tail_refuses_a_count_below_one_and_says_when_empty(db: str) -> N
     assert r.returncode == 0 and r.stdout == "" and "the event log is empty" in r.stderr
 
 
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(db: str) -> None:
+    with EventLog(db, SystemClock()) as log:
+        log.append_many([Event(type="test.note", source="cli-test", payload={"n": i})
+                         for i in range(2000)])
+    proc = subprocess.Popen([sys.executable, "-m", "commandcenter", "--db", db, "events", "tail",
+                             "-n", "2000", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # what `| head -1` does
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     r = cc("events", "tail", db="postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert r.returncode == 2
