@@ -49,14 +49,15 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "status.db": ("数据库：{label}", "Database: {label}"),
     "status.site": ("厂区：{name}（{id}）", "Site: {name} ({id})"),
     "status.no_site": ("厂区：未加载（maps/site.yaml）", "Site: not loaded (maps/site.yaml)"),
-    "status.problems": ("跳过 {count} 项", "{count} skipped"),
+    "status.problems": ("站点数据问题 {count} 个", "Site data: {count} problems"),
     "status.problems.none": ("站点数据无问题", "Site data: no problems"),
-    "status.problems.tip": ("点击查看加载厂区数据时跳过的条目",
-                            "Click to list the site items skipped on load"),
-    "problems.title": ("跳过的厂区数据", "Skipped site data"),
-    "problems.intro": ("以下 {count} 项在加载时未通过校验，已被跳过，其余数据正常加载：",
-                       "These {count} items failed validation and were skipped; the rest of the "
-                       "site loaded:"),
+    "status.problems.tip": ("点击查看加载厂区数据时发现的问题",
+                            "Click to list the problems found when the site loaded"),
+    "problems.title": ("厂区数据问题", "Site data problems"),
+    "problems.intro": ("加载厂区数据时发现以下 {count} 个问题（每条说明被跳过或被降级的内容），"
+                       "其余数据正常加载：",
+                       "Loading the site found these {count} problems (each says what was left "
+                       "out or loaded without); the rest of the site loaded:"),
     "problems.close": ("关闭", "Close"),
     # plan view
     "plan.kind": ("类型", "Kind"),

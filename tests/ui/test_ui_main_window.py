@@ -84,7 +84,7 @@ def test_language_switch_retranslates_open_windows(qtbot, window):
     assert window.view_menu.title() == "&View"
     assert window.search.placeholderText().startswith("Search plans")
     assert window.site_label.text() == "Site: Test Chemical Plant (test-plant)"
-    assert window.problems_button.text() == "2 skipped"
+    assert window.problems_button.text() == "Site data: 2 problems"
     assert window.plan_view.title.text() == "Fire and explosion - plant plan"
     assert window.tree.model().index(2, 0).data() == "L3 Plant (1)"
     assert window.language_actions["en"].isChecked()
@@ -97,7 +97,7 @@ def test_status_bar_shows_database_site_problems_and_clock(qtbot, window, clock)
     assert window.db_label.text() == "数据库：sqlite:///tmp/site.db"
     assert "测试化工厂" in window.site_label.text()
     assert "test-plant" in window.site_label.text()
-    assert window.problems_button.text() == "跳过 2 项"
+    assert window.problems_button.text() == "站点数据问题 2 个"
     # 08:30:05 UTC is 16:30:05 at the site (Asia/Shanghai)
     assert window.clock_label.text() == "2026-03-01 16:30:05"
     clock.advance(60)
