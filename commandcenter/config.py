@@ -171,8 +171,8 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
             msg = str(e["msg"]).removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 msg = "unknown setting"
-            env = f"COMMANDCENTER_{field.upper()}"
             top = str(e["loc"][0]) if e["loc"] else ""
+            env = f"COMMANDCENTER_{top.upper()}"  # nested settings come in their section's
             if overrides.get(top) is not None:  # given on the command line: say so
                 origin = OVERRIDE_FLAGS.get(top, top)
             else:

@@ -14,7 +14,13 @@ A command and the notifications it leads to (the messages of an activation, the 
 after a decline) are appended in one transaction, so a ``serve`` or GUI running on the same
 database picks them up within a second and sends them — and sends them once. An incident is
 named by its id or its short code. Exit codes: 0 done; 1 the command was refused (unknown
-plan, person or incident; closed incident; conditions not confirmed); 2 bad usage.
+plan, person or incident; closed incident; conditions not confirmed); 2 bad usage or the
+store cannot be used.
+
+With ``--json`` every outcome is JSON on stdout: the result, or ``{"error": "<what is wrong>",
+"exit_code": 1}`` (or 2) with that exit code; the message also goes to stderr. Text output
+follows the global ``--lang`` (or the ``language`` setting; Chinese when it is ``auto``). A
+reader that stops early (``incident status … | head``) ends the output quietly.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -97,27 +104,63 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
+def language(args: argparse.Namespace, settings: Settings) -> str:
+    """Return the language of text output: ``--lang``, else the setting, else Chinese."""
+    lang = getattr(args, "lang", None)
+    if lang in ("zh", "en"):
+        return str(lang)
+    return settings.language if settings.language in ("zh", "en") else "zh"
+
+
+def _error(args: argparse.Namespace, message: str, code: int) -> int:
+    """Report a refusal (stderr; with ``--json`` also as JSON on stdout) and return ``code``."""
+    print(f"commandcenter: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        _print(json.dumps({"error": message, "exit_code": code}, ensure_ascii=False, indent=2))
+    return code
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+def _stdout_gone() -> None:
+    """The reader stopped (``| head``): send what is left to nowhere, quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``incident`` subcommand; return the exit code."""
     from commandcenter.app import services
     from commandcenter.core.incidents import IncidentError
     from commandcenter.core.notify import NotificationError
+    from commandcenter.errors import CommandCenterError
 
-    with services(settings) as svc:
-        try:
-            return _Command(svc, args).run()
-        except (IncidentError, NotificationError) as err:
-            print(f"commandcenter: {err}", file=sys.stderr)
-            return EXIT_REFUSED
+    try:
+        with services(settings) as svc:
+            try:
+                return _Command(svc, args, settings).run()
+            except (IncidentError, NotificationError) as err:
+                return _error(args, str(err), EXIT_REFUSED)
+    except BrokenPipeError:
+        _stdout_gone()
+        return EXIT_OK
+    except CommandCenterError as err:
+        return _error(args, str(err), EXIT_USAGE)
 
 
 class _Command:
-    def __init__(self, svc: Any, args: argparse.Namespace) -> None:
+    def __init__(self, svc: Any, args: argparse.Namespace, settings: Settings) -> None:
         from commandcenter.core.incidents import ShiftSchedule
+        from commandcenter.notify.channels import configured_kinds
         from commandcenter.services.incidents import IncidentState
 
         self.svc = svc
         self.args = args
+        self.lang = language(args, settings)
+        self.configured = configured_kinds(settings.notify)
         self.site = svc.site
         self.clock = svc.clock
         self.state = IncidentState(svc.site, svc.clock, ShiftSchedule.for_site(svc.site))
@@ -130,22 +173,32 @@ class _Command:
 
     def out(self, data: Any, text: str) -> None:
         if self.args.json:
-            print(json.dumps(data, ensure_ascii=False, indent=2))
+            _print(json.dumps(data, ensure_ascii=False, indent=2))
         else:
-            print(text)
+            _print(text)
 
     def append(self, events: list[Any]) -> list[Any]:
         recorded: list[Any] = self.svc.event_log.append_many(events)
         return recorded
 
     def refuse(self, text: str) -> int:
-        print(f"commandcenter: {text}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _error(self.args, text, EXIT_REFUSED)
+
+    def role(self, role_id: str) -> str:
+        """Return a role's name in the output language (its id when the roster lacks it)."""
+        role = self.site.roles.get(role_id)
+        return str(role.name.get(self.lang)) if role else role_id
+
+    def text(self, value: Any) -> str:
+        """Return a ``{"zh": …, "en": …}`` text in the output language."""
+        if isinstance(value, dict):
+            return str(value.get(self.lang) or value.get("zh", ""))
+        return str(value)
 
     # -- subcommands
 
     def do_activate(self) -> int:
-        from commandcenter.core.notify import NOTIFICATION_QUEUED
+        from commandcenter.core.notify import NOTIFICATION_QUEUED, MessageKind
         from commandcenter.services.incidents import activation_events
 
         a = self.args
@@ -158,20 +211,26 @@ class _Command:
         recs = self.append(events)
         act = recs[0]
         queued = [r.payload for r in recs if r.type == NOTIFICATION_QUEUED]
-        notified = []
+        notified: list[dict[str, Any]] = []
+        announced: list[dict[str, Any]] = []
         for q in queued:
-            notified.append({"person": q["person"], "name": q["name"], "channel": q["channel"],
-                             "stage": q["stage"], "message_id": q["message_id"]})
+            row = {"person": q["person"], "name": q["name"], "channel": q["channel"],
+                   "stage": q["stage"], "message_id": q["message_id"]}
+            (announced if q["kind"] == MessageKind.BROADCAST else notified).append(row)
         notes = [n for stage in act.payload["stages"] for n in stage["notes"]]
         data = {"id": act.incident_id, "code": act.payload["code"], "plan": act.payload["plan"],
                 "level": act.payload["level"], "location": act.payload["location"],
-                "commander": act.payload["commander"], "notified": notified, "notes": notes}
+                "commander": act.payload["commander"], "notified": notified,
+                "announced": [{"channel": a["channel"], "message_id": a["message_id"]}
+                              for a in announced], "notes": notes}
         lines = [f"{act.incident_id}  code {act.payload['code']}  plan {act.payload['plan']} "
-                 f"({act.payload['level']})  commander {act.payload['commander']}",
-                 f"notifying {len({q['person'] for q in queued})} people "
-                 f"({len(queued)} messages queued):"]
+                 f"({act.payload['level']})  {self.text(act.payload['plan_title'])}  "
+                 f"commander {act.payload['commander']}",
+                 f"notifying {len({n['person'] for n in notified})} people "
+                 f"({len(notified)} messages queued):"]
         lines += [f"  stage {n['stage']}  {n['person']:<14} {n['name']:<10} via {n['channel']}"
                   for n in notified]
+        lines += [f"  PA announcement queued ({a['message_id']})" for a in announced]
         lines += [f"  note: {n}" for n in notes]
         self.out(data, "\n".join(lines))
         return EXIT_OK
@@ -185,7 +244,8 @@ class _Command:
             incidents = [i for i in incidents if not i.closed]
         rows = [incident_summary(i, now) for i in incidents]
         lines = [f"{r['id']:<28} {r['code']:<5} {r['plan']:<18} {r['level']}  "
-                 f"{'closed' if r['closed_at'] else 'OPEN':<6} {r['started_at']}" for r in rows]
+                 f"{'closed' if r['closed_at'] else 'OPEN':<6} {r['started_at']}  "
+                 f"{self.text(r['title'])}" for r in rows]
         self.out(rows, "\n".join(lines) if lines else "no incidents")
         return EXIT_OK
 
@@ -193,8 +253,8 @@ class _Command:
         from commandcenter.services.incidents import incident_status
 
         inc = self.state.resolve(self.args.incident)
-        data = incident_status(self.state, inc.id, self.clock.now())
-        self.out(data, _status_text(data))
+        data = incident_status(self.state, inc.id, self.clock.now(), self.configured)
+        self.out(data, _status_text(data, self))
         return EXIT_OK
 
     def do_escalate(self) -> int:
@@ -256,31 +316,47 @@ class _Command:
                           confirmed=chosen, note=a.note))
         self.out({"id": inc.id, "closed": True},
                  f"{inc.id} closed; termination conditions confirmed: "
-                 + "; ".join(t.get("zh", "") for t in inc.termination))
+                 + "; ".join(self.text(dict(t)) for t in inc.termination))
         return EXIT_OK
 
 
-def _status_text(d: dict[str, Any]) -> str:
-    lines = [f"{d['id']}  code {d['code']}  {d['plan']} ({d['level']})  at {d['location']}  "
-             f"elapsed {d['elapsed']}  {'CLOSED' if d['closed_at'] else 'OPEN'}",
+def _stage_line(st: dict[str, Any], cmd: _Command) -> str:
+    line = (f"  {st['plan']} stage {st['stage']}: {st['acks']}/{st['need_acks']} acks, "
+            f"deadline {st['deadline']}{'  (superseded)' if st['superseded'] else ''}")
+    if st["need_by_role"]:
+        per_role = ", ".join(f"{cmd.role(r)} {st['acks_by_role'].get(r, 0)}/{n}"
+                             for r, n in st["need_by_role"].items())
+        line += f"  [{per_role}]"
+    return line
+
+
+def _status_text(d: dict[str, Any], cmd: _Command) -> str:
+    lines = [f"{d['id']}  code {d['code']}  {d['plan']} ({d['level']})  "
+             f"{cmd.text(d['title'])}",
+             f"at {d['location']}  elapsed {d['elapsed']}  "
+             f"{'CLOSED' if d['closed_at'] else 'OPEN'}",
              f"commander {d['commander']}; plans {' → '.join(d['plans'])}", "checklist:"]
     for s in d["checklist"]:
         flag = "  OVERDUE" if s["overdue"] else ("  late" if s["late"] else "")
         lines.append(f"  [{s['state']:<14}] {s['plan']}/{s['step']:<12} "
-                     f"{s['title'].get('zh', '')}  by {s['target_at']}{flag}")
+                     f"{cmd.text(s['title'])}  by {s['target_at']}{flag}")
     lines.append("stages:")
-    for st in d["stages"]:
-        lines.append(f"  {st['plan']} stage {st['stage']}: {st['acks']}/{st['need_acks']} acks, "
-                     f"deadline {st['deadline']}{'  (superseded)' if st['superseded'] else ''}")
+    lines += [_stage_line(st, cmd) for st in d["stages"]]
     lines.append("people:")
     for p in d["people"]:
         chans = ", ".join(f"{k} {v['state']} ×{v['attempts']}" for k, v in p["channels"].items())
         when = f" at {p['answered_at']}" if p["answered_at"] else ""
         lines.append(f"  {p['person']:<14} {p['name']:<10} stage {p['stage']}  "
                      f"{p['answer']}{when}  [{chans}]")
+    for b in d["broadcasts"]:
+        lines.append(f"PA announcement ({b['plan']}): {b['state']}")
     for e in d["escalations"]:
         lines.append(f"escalated {e['at']}: {e['from_plan']} → {e['to_plan']} by {e['by']}")
     for e in d["stage_escalations"]:
         lines.append(f"stage {e['plan']}/{e['stage']} {e['reason']} at {e['at']}: missing "
                      f"{e['missing']}, called {e['notified']}, told {e['informed']}")
+    if "channels" in d:
+        from commandcenter.services.incidents import coverage_warnings
+
+        lines += [f"warning: {w}" for w in coverage_warnings(d["channels"])]
     return "\n".join(lines)

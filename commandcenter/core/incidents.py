@@ -273,8 +273,14 @@ class StagePlan:
                    message={str(k): str(v) for k, v in data["message"].items()},
                    contacts=tuple(Contact.from_payload(c) for c in data["contacts"]),
                    first=int(data["first"]), notes=tuple(str(n) for n in data["notes"]),
-                   need_by_role={str(k): int(v) for k, v in
-                                 (data.get("need_by_role") or {}).items()})
+                   need_by_role=_by_roles(data.get("need_by_role"), data["roles"]))
+
+
+def _by_roles(need: JsonValue, roles: JsonValue) -> dict[str, int]:
+    """Return a stored role → count mapping in the stage's role order (stores sort keys)."""
+    if not isinstance(need, Mapping) or not isinstance(roles, list):
+        return {}
+    return {str(r): int(need[r]) for r in roles if isinstance(r, str) and r in need}
 
 
 def plan_stages(site: Site, plan: Plan, schedule: ShiftSchedule, at: datetime,

@@ -27,3 +27,14 @@ def build_channels(settings: NotifySettings, clock: Clock | None = None,
     if settings.pa is not None:
         out["pa"] = PaChannel(settings.pa)
     return out
+
+
+def configured_kinds(settings: NotifySettings) -> list[str]:
+    """Return the ``Channel`` values the settings configure a sender for (nothing is opened)."""
+    kinds = ["sms"] if settings.modem is not None else []
+    kinds += [t.kind for t in settings.webhooks]
+    if settings.smtp is not None:
+        kinds.append("email")
+    if settings.pa is not None:
+        kinds.append("pa")
+    return kinds

@@ -494,6 +494,9 @@ def coverage_warnings(coverage: Mapping[str, JsonValue]) -> list[str]:
     """Return :func:`channel_coverage` as sentences for a log or a terminal."""
     unused, unserved = coverage["unused"], coverage["unserved"]
     assert isinstance(unused, list) and isinstance(unserved, Mapping)
+    if not coverage["configured"]:
+        return ["no delivery channel is configured ([notify]): messages stay queued until a "
+                "process with channels runs"]
     out = [f"delivery channel {k} is configured but nobody on the roster lists it: it sends "
            "nothing" for k in unused]
     for ch, ids in unserved.items():

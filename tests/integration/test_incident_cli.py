@@ -58,7 +58,7 @@ def test_activate_follow_answer_escalate_close(db: str) -> None:
     assert status["location"] == [30.8151, 121.455]
     assert status["elapsed"].startswith("0:0")
     assert status["checklist"] and all(s["state"] == "open" for s in status["checklist"])
-    assert status["messages"]["queued"] == len(act["notified"])  # queued for a later serve
+    assert status["messages"]["queued"] == len(act["notified"]) + len(act["announced"])
     first = status["people"][0]
     assert first["stage"] == 1 and first["answer"] == "silent"
 
@@ -114,6 +114,79 @@ def test_refusals_exit_1_naming_the_culprit(db: str, args: tuple[str, ...],
     r = cc("incident", *args, db=db)
     assert r.returncode == 1, r.stdout + r.stderr
     assert message in r.stderr
+    # with --json the refusal is JSON on stdout too, with the same exit code
+    r = cc("incident", *args, *(() if "--json" in args else ("--json",)), db=db)
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) == {"error", "exit_code"} and out["exit_code"] == 1
+    assert message in out["error"]
+
+
+def test_a_store_that_cannot_be_used_is_a_json_error_too(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    r = cc("incident", "list", "--json", db=f"sqlite:///{tmp_path}/a-file/cc.db")
+    assert r.returncode == 2, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert out["exit_code"] == 2 and out["error"]
+
+
+def test_escalating_at_the_top_level_says_it_is_the_highest(db: str) -> None:
+    act = ok(cc("incident", "activate", "PLAN-MAJOR-L4", "--location", "U-210", "--json", db=db))
+    assert act["announced"] and all(a["channel"] == "pa" for a in act["announced"])
+    assert all(n["channel"] != "pa" for n in act["notified"])
+    r = cc("incident", "escalate", act["code"], db=db)
+    assert r.returncode == 1
+    assert f"incident {act['id']} is at L4, already the highest level; there is no plan to " \
+           "escalate to" in r.stderr
+
+
+def test_text_output_follows_the_language_option(db: str) -> None:
+    act = ok(cc("incident", "activate", "PLAN-GAS-L1", "--location", "U-210", "--json", db=db))
+    en = cc("--lang", "en", "incident", "status", act["code"], db=db)
+    assert en.returncode == 0, en.stderr
+    assert "Flammable gas leak - shift-level on-site response" in en.stdout
+    assert "Confirm the alarm" in en.stdout and "报警确认" not in en.stdout
+    assert "[Shift leader 0/1, Field operator 0/1]" in en.stdout
+    zh = cc("incident", "status", act["code"], "--lang", "zh", db=db)
+    assert "可燃气体泄漏班组级现场处置方案" in zh.stdout and "[值班长 0/1, 外操 0/1]" in zh.stdout
+    listed = cc("incident", "list", "--lang", "en", db=db)
+    assert "Flammable gas leak" in listed.stdout
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly(db: str) -> None:
+    act = ok(cc("incident", "activate", "PLAN-FIRE-L3", "--location", "U-210", "--json", db=db))
+    cmd = [sys.executable, "-m", "commandcenter", "--db", db, "incident", "status", act["id"],
+           "--json"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head` that has read enough, before anything is written
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_status_reports_channels_that_serve_nobody(db: str) -> None:
+    env = {"COMMANDCENTER_NOTIFY": json.dumps(
+        {"webhooks": [{"kind": "webhook", "url": "http://127.0.0.1:9/hook"}]})}
+    act = ok(cc("incident", "activate", "PLAN-GAS-L1", "--location", "U-210", "--json", db=db,
+                env=env))
+    status = ok(cc("incident", "status", act["id"], "--json", db=db, env=env))
+    channels = status["channels"]
+    assert channels["configured"] == ["webhook"] and channels["unused"] == ["webhook"]
+    assert set(channels["unserved"]) >= {"sms"}
+    text = cc("incident", "status", act["id"], db=db, env=env)
+    assert "warning: delivery channel webhook is configured but nobody on the roster lists " \
+           "it: it sends nothing" in text.stdout
+
+
+def test_a_bad_notify_setting_names_one_clean_path(db: str) -> None:
+    env = {"COMMANDCENTER_NOTIFY": json.dumps({"webhooks": [{"kind": "pager",
+                                                             "url": "http://x/"}]})}
+    r = cc("incident", "list", db=db, env=env)
+    assert r.returncode == 2
+    assert "commandcenter: $COMMANDCENTER_NOTIFY: notify.webhooks.0.kind: Input should be " \
+           "'wecom', 'dingtalk', 'feishu' or 'webhook'" in r.stderr
 
 
 def test_ack_of_someone_not_called_is_refused(db: str) -> None:
