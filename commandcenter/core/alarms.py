@@ -729,6 +729,11 @@ class AlarmEngine:
         """Return the ids of the watched gauges."""
         return list(self._gauges)
 
+    def plans_if_confirmed(self, alarm_id: str) -> tuple[str, ...]:
+        """Return the plans a pre-alarm would offer once confirmed (empty for other alarms)."""
+        found = self._confirm.get(alarm_id)
+        return found[0] if found is not None else ()
+
     def alarm(self, alarm_id: str) -> Alarm:
         """Return the current state of one alarm (normal if it never changed).
 

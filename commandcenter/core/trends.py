@@ -102,3 +102,42 @@ class TrendStore:
             KeyError: Unknown gauge.
         """
         return self._buffers[gauge_id]
+
+
+def gaps(t: FloatArray, min_gap: float, until: float | None = None,
+         ) -> list[tuple[float, float]]:
+    """Return the spans without readings longer than ``min_gap`` seconds, oldest first.
+
+    A span runs from the last reading before the silence to the first one after it; with
+    ``until`` (usually "now") a silence after the last reading counts too, and ends there.
+    ``t`` holds reading times in increasing order (a :meth:`TrendBuffer.snapshot`).
+
+    Raises:
+        ValueError: ``min_gap`` is not a positive number.
+    """
+    if not min_gap > 0:
+        raise ValueError("min_gap must be a positive number of seconds")
+    out: list[tuple[float, float]] = []
+    if t.size > 1:
+        steps = np.diff(t)
+        for i in np.flatnonzero(steps > min_gap):
+            out.append((float(t[i]), float(t[i + 1])))
+    if until is not None and t.size and until - float(t[-1]) > min_gap:
+        out.append((float(t[-1]), until))
+    return out
+
+
+def broken_at_gaps(t: FloatArray, v: FloatArray,
+                   min_gap: float) -> tuple[FloatArray, FloatArray]:
+    """Return ``t, v`` with a NaN value inserted inside every gap longer than ``min_gap``.
+
+    A plot that skips non-finite values then leaves the gap empty instead of drawing a straight
+    line across a time when nothing was read.
+    """
+    if t.size < 2:
+        return t, v
+    at = np.flatnonzero(np.diff(t) > min_gap)
+    if not at.size:
+        return t, v
+    mid = (t[at] + t[at + 1]) / 2.0
+    return np.insert(t, at + 1, mid), np.insert(v, at + 1, np.nan)

@@ -74,6 +74,22 @@ class AlarmDesk(Protocol):
         """Attach an operator comment."""
         ...
 
+    async def confirm(self, alarm_id: str, who: str, note: str = "") -> None:
+        """Record that the post confirmed a pre-alarm: it becomes formal and offers plans."""
+        ...
+
+    async def remove_gauge_from_service(self, gauge_id: str, who: str, reason: str) -> None:
+        """Take every alarm of a gauge out of service."""
+        ...
+
+    async def return_gauge_to_service(self, gauge_id: str, who: str) -> None:
+        """Return every alarm of a gauge to service."""
+        ...
+
+    def gauge_out_of_service(self, gauge_id: str) -> bool:
+        """True while any alarm of the gauge is out of service."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ActivationPreview:

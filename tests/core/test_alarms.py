@@ -1150,6 +1150,8 @@ def test_confirmed_prealarm_becomes_formal_and_offers_first_level_plans() -> Non
     pre = rig.engine.alarm(PRE)
     assert (pre.formal, pre.plans, pre.action, pre.priority) == (False, (), "check",
                                                                   Priority.LOW)
+    assert rig.engine.plans_if_confirmed(PRE) == ("PLAN-GAS-L1",)
+    assert rig.engine.plans_if_confirmed(A1) == ()
     rig.clock.advance(30)
     events = rig.do("confirm", PRE, "zhang.wei", "  smell of gas at pump P-3  ")
     assert kinds(events) == [("alarm.confirmed", PRE, "ack_active")]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from commandcenter.core.trends import TrendBuffer, TrendStore
+from commandcenter.core.trends import TrendBuffer, TrendStore, broken_at_gaps, gaps
 
 
 def test_ring_keeps_the_newest_in_order() -> None:
@@ -47,3 +47,25 @@ def test_store_per_gauge() -> None:
         store.append("GD-9", 1.0, 1.0)
     with pytest.raises(ValueError, match="capacity"):
         TrendBuffer(1)
+
+
+def test_gaps_are_silences_longer_than_the_limit_and_the_silence_until_now() -> None:
+    t = np.array([0.0, 1.0, 2.0, 30.0, 31.0, 32.0])
+    assert gaps(t, 10.0) == [(2.0, 30.0)]
+    assert gaps(t, 10.0, until=40.0) == [(2.0, 30.0)]
+    assert gaps(t, 10.0, until=50.0) == [(2.0, 30.0), (32.0, 50.0)]
+    assert gaps(t, 30.0) == []
+    assert gaps(np.array([]), 5.0, until=100.0) == []
+    assert gaps(np.array([5.0]), 5.0, until=100.0) == [(5.0, 100.0)]
+    with pytest.raises(ValueError, match="min_gap must be a positive number"):
+        gaps(t, 0.0)
+
+
+def test_curves_are_broken_inside_gaps() -> None:
+    t = np.array([0.0, 1.0, 21.0, 22.0])
+    v = np.array([1.0, 2.0, 3.0, 4.0])
+    bt, bv = broken_at_gaps(t, v, 10.0)
+    assert list(bt) == [0.0, 1.0, 11.0, 21.0, 22.0]
+    assert np.isnan(bv[2]) and list(bv[[0, 1, 3, 4]]) == [1.0, 2.0, 3.0, 4.0]
+    same_t, same_v = broken_at_gaps(t, v, 30.0)
+    assert same_t is t and same_v is v

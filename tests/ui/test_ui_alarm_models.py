@@ -172,3 +172,34 @@ def test_display_helpers(desk, clock):
     assert value_text(None, "ppm") == "—"
     assert value_text(0.123, "ppm") == "0.12 ppm"
     assert value_text(1250.0, "m3/h") == "1250 m3/h"
+
+
+def test_a_link_alarm_never_asks_for_a_gauge_status(qtbot, desk, demo_site, clock):
+    from commandcenter.ui.alarms.banner import AlarmBanner
+    from commandcenter.ui.alarms.overview import TileState, gauge_state
+
+    asked: list[str] = []
+
+    def status(gid: str):
+        asked.append(gid)
+        if gid not in demo_site.gauges:
+            raise KeyError(gid)                # what the alarm service does for a non-gauge
+        return desk.gauge_status(gid)
+
+    link = demo_site.gauges["GD-110-01"].link
+    desk.line_down(link, clock.now())
+    model = AlarmTableModel(desk.board, demo_site, "en", status=status, clock=clock)
+    banner = AlarmBanner(desk.board, demo_site, acknowledge=None, status=status, lang="en")
+    qtbot.addWidget(banner)
+    row = model.row_of(f"{link}:link")
+    assert model.index(row, model.COL_VALUE).data() == "—"
+    assert model.index(row, model.COL_VALUE).data(Qt.ItemDataRole.ToolTipRole)
+    assert banner.shown_ids()[0] == f"{link}:link"
+    assert link not in asked
+    # a pre-alarm the post confirmed colours its gauge like a first-level alarm
+    hold(desk, clock, "H2S-801-01", 6.0)
+    desk._record(desk.engine.confirm("H2S-801-01:high:prealarm", "op"))
+    assert alarm_label(desk.board.alarm("H2S-801-01:high:prealarm"), "zh", compact=True) == \
+        "预警 ▲ ✔"
+    assert gauge_state(desk.board.of_gauge("H2S-801-01"),
+                       desk.gauge_status("H2S-801-01")) == TileState.ALARM1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import wave
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -21,7 +22,13 @@ from commandcenter.core.alarms import AlarmEngine, AlarmState, Priority
 from commandcenter.core.siteio import load_site
 from commandcenter.ui.alarms.audible import TONES, AlarmHorn, Tone, tone_wav
 from commandcenter.ui.alarms.banner import AlarmBanner
-from commandcenter.ui.alarms.list import AlarmListPage, CommentDialog, ShelveDialog
+from commandcenter.ui.alarms.list import (
+    AlarmListPage,
+    CommentDialog,
+    ConfirmDialog,
+    OutOfServiceDialog,
+    ShelveDialog,
+)
 from commandcenter.ui.alarms.scripted import EngineDesk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -299,3 +306,173 @@ def test_tones_are_valid_wav_per_priority():
     assert TONES[Priority.HIGH].interval_ms < TONES[Priority.MEDIUM].interval_ms \
         < TONES[Priority.LOW].interval_ms
     assert TONES[Priority.HIGH].frequency > TONES[Priority.LOW].frequency
+
+
+# ---------------------------------------------------------------------- confirm on site
+
+
+def test_confirm_a_prealarm_on_site_makes_it_formal_and_offers_plans(qtbot, loop, page, desk,
+                                                                      clock):
+    hold(desk, clock, "GD-110-01", 12.0)                      # pre-alarm only
+    assert page.select("GD-110-01:high:prealarm")
+    assert page.buttons["confirm"].isEnabled() and not page.buttons["plan"].isEnabled()
+    assert page.buttons["confirm"].text() == "Confirm on site… (F5)"
+    task = page.confirm("GD-110-01:high:prealarm", "gas smelt at the flange")
+    qtbot.waitUntil(task.done, timeout=5000)
+    a = desk.board.alarm("GD-110-01:high:prealarm")
+    assert a is not None and a.formal and a.confirmation is not None
+    assert a.confirmation.by == "wang.fang" and a.confirmation.note == "gas smelt at the flange"
+    assert page.message.text() == ("Confirmed as a formal alarm: GD-110-01:high:prealarm · "
+                                   "activate its suggested plan with F9")
+    assert page.buttons["plan"].isEnabled() and not page.buttons["confirm"].isEnabled()
+    row = page.model.row_of("GD-110-01:high:prealarm")
+    assert page.model.index(row, page.model.COL_ALARM).data() == \
+        "pre-alarm · high (confirmed on site)"
+    assert page.model.index(row, page.model.COL_NOTE).data() == \
+        "confirmed on site by wang.fang: gas smelt at the flange"
+    assert page.model.index(row, page.model.COL_PRIORITY).data() == "Medium"
+    offered = []
+    page.plan_requested.connect(lambda plan, building: offered.append((plan, building)))
+    assert page.activate_plan_selected("PLAN-GAS-L1") == "PLAN-GAS-L1"
+    assert offered == [("PLAN-GAS-L1", "U-110")]
+
+
+def test_confirm_is_offered_only_for_an_active_prealarm(qtbot, loop, page, desk, clock):
+    hold(desk, clock, "GD-110-01", 30.0)
+    assert page.select("GD-110-01:high:alarm1")
+    assert not page.buttons["confirm"].isEnabled()             # already formal
+    desk.link_down("CO-904-01", clock.now())
+    assert page.select("CO-904-01:comm")
+    assert not page.buttons["confirm"].isEnabled()
+
+
+def test_confirm_dialog_names_the_plans_and_who(qtbot, desk, demo_site, clock):
+    hold(desk, clock, "GD-110-01", 12.0)
+    alarm = desk.board.alarm("GD-110-01:high:prealarm")
+    plans = list(desk.engine.plans_if_confirmed(alarm.id))
+    dialog = ConfirmDialog(alarm, "wang.fang", plans,
+                           {p: demo_site.plans[p].title.get("en") for p in plans}, lang="en")
+    qtbot.addWidget(dialog)
+    assert dialog.plans_label.text().startswith("It will offer: Flammable gas leak")
+    assert dialog.who.text() == "Confirmed by: wang.fang"
+    assert dialog.ok_button.isEnabled()                       # the note is optional
+    dialog.note.setText("  found a leak  ")
+    assert dialog.values() == "found a leak"
+
+
+# ---------------------------------------------------------------------- out of service
+
+
+@pytest.mark.qt_log_ignore(r"^This plugin does not support (raise\(\)|grabbing the keyboard)$")
+def test_gauge_out_of_service_from_the_page_and_back(qtbot, loop, page, desk, clock):
+    hold(desk, clock, "GD-110-01", 30.0)
+    assert page.select("GD-110-01:high:alarm1")
+    assert page.buttons["oos"].text() == "Gauge out of service… (F3)"
+    task = page.take_out_of_service("GD-110-01", "detector head replaced")
+    qtbot.waitUntil(task.done, timeout=5000)
+    assert desk.gauge_out_of_service("GD-110-01")
+    a = desk.board.alarm("GD-110-01:high:alarm1")
+    assert a is not None and a.state == AlarmState.OUT_OF_SERVICE
+    assert a.out_of_service is not None and a.out_of_service.by == "wang.fang"
+    assert page.message.text() == "GD-110-01 is out of service"
+    assert page.select("GD-110-01:high:alarm1")
+    assert page.buttons["oos"].text() == "Gauge back in service (F3)"
+    assert page.overview.tiles["GD-110-01"].state.value == "out_of_service"
+    menu = page.gauge_menu("GD-110-01", page.mapToGlobal(page.rect().center()))
+    assert [act.text() for act in menu.actions()] == ["Back in service"]
+    menu.close()
+    task = page.service_selected()                            # out already: no dialog, back
+    assert task is not None
+    qtbot.waitUntil(task.done, timeout=5000)
+    assert not desk.gauge_out_of_service("GD-110-01")
+    assert page.message.text() == "GD-110-01 is back in service"
+    menu = page.gauge_menu("CO-904-01", page.mapToGlobal(page.rect().center()))
+    assert [act.text() for act in menu.actions()] == ["Out of service…"]
+    menu.close()
+
+
+def test_out_of_service_dialog_requires_a_reason(qtbot):
+    dialog = OutOfServiceDialog("GD-110-01", "gas detector 1", "wang.fang", lang="zh")
+    qtbot.addWidget(dialog)
+    assert not dialog.ok_button.isEnabled() and dialog.who.text() == "停用人：wang.fang"
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    dialog.reason.setText("标定")
+    assert dialog.ok_button.isEnabled() and dialog.values() == "标定"
+
+
+def test_a_link_alarm_shows_the_link_and_has_no_gauge_actions(qtbot, loop, page, desk, clock,
+                                                             demo_site):
+    link = demo_site.gauges["GD-110-01"].link
+    desk.line_down(link, clock.now(), "no gauge on the line answers")
+    alarm_id = f"{link}:link"
+    assert page.banner.shown_ids()[0] == alarm_id
+    assert [a for a in page.banner.shown_ids() if a.endswith(":comm")] == []
+    row = page.model.row_of(alarm_id)
+    name = demo_site.links[link].name.get("en")
+    assert page.model.index(row, page.model.COL_GAUGE).data() == f"{link}  {name}"
+    assert page.model.index(row, page.model.COL_ALARM).data() == "Link down"
+    assert page.model.index(row, page.model.COL_VALUE).data() == "—"
+    comm = page.model.row_of("GD-110-01:comm")
+    assert page.model.index(comm, page.model.COL_STATE).data() == "Suppressed by design"
+    assert page.model.index(comm, page.model.COL_NOTE).data() == \
+        f"link {link} is down; this gauge's own alarm is held back"
+    assert page.select(alarm_id) and not page.buttons["oos"].isEnabled()
+    assert page.service_selected() is None
+    assert page.message.text() == "A link alarm belongs to no single gauge"
+
+
+# ---------------------------------------------------------------------- alarm load
+
+
+@pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")
+def test_alarm_load_dialog_shows_the_top_ten_and_every_figure(qtbot, page, desk, clock):
+    for i in range(12):  # twelve gauges alarm once, one of them chatters
+        gid = ["GD-110-01", "GD-110-02", "GD-220-01", "GD-220-02", "GD-220-03", "GD-220-04",
+               "GD-210-01", "GD-210-02", "GD-210-03", "GD-210-04", "GD-210-05",
+               "H2S-801-01"][i]
+        hold(desk, clock, gid, 12.0 if gid.startswith("GD") else 6.0)
+    for _ in range(3):
+        desk.reading("H2S-801-01", 1.0, clock.now())
+        clock.advance(1)
+        hold(desk, clock, "H2S-801-01", 6.0, seconds=2)
+    clock.advance(1)
+    dialog = page.show_alarm_load()
+    qtbot.addWidget(dialog)
+    assert dialog.hours == 1 and dialog.isVisible()
+    load = dialog.load
+    assert load is not None and load.total == 15
+    assert dialog.figures["total"].text() == "15"
+    assert dialog.figures["peak"].text() == "15"
+    assert dialog.figures["floods"].text() == "1"                # more than 10 in 10 minutes
+    assert dialog.figures["chattering"].text() == "1"
+    assert dialog.figures["priorities"].text() == "High 0 (0 %)   Medium 0 (0 %)   Low 15 (100 %)"
+    assert dialog.top.rowCount() == 10
+    assert dialog.top.item(0, 1).text().startswith("H2S-801-01:high:prealarm")
+    assert dialog.top.item(0, 3).text() == "4" and dialog.top.item(0, 4).text() == "26.7 %"
+    assert dialog.floods.rowCount() == 1 and dialog.chatter.rowCount() == 1
+    assert dialog.table_titles["chatter"].text() == "Chattering  (1)"
+    assert dialog.top_title.text() == "Top 10 bad actors (87 % of all alarms)"
+    dialog.period.setCurrentIndex(2)                          # seven days
+    assert dialog.hours == 168 and dialog.load.start == clock.now() - timedelta(days=7)
+    page.kpi.clicked.emit()                                   # a click on the strip
+    assert page.load_dialog is not None and page.load_dialog is not dialog
+
+
+# ---------------------------------------------------------------------- stale values
+
+
+def test_the_value_of_a_silent_gauge_is_marked_stale_with_its_age(qtbot, page, desk, clock):
+    hold(desk, clock, "H2S-801-01", 6.0)
+    row = page.model.row_of("H2S-801-01:high:prealarm")
+    value = page.model.index(row, page.model.COL_VALUE)
+    assert value.data() == "6 ppm"
+    desk.link_down("H2S-801-01", clock.now(), "no answer")
+    clock.advance(75)
+    page.model.refresh_values()
+    assert value.data() == "6 ppm (stale, 75 s)"
+    assert value.data(Qt.ItemDataRole.FontRole).italic()
+    assert value.data(Qt.ItemDataRole.ForegroundRole).color().name() == "#7b8794"
+    assert "stopped answering" in value.data(Qt.ItemDataRole.ToolTipRole)
+    page.set_language("zh")
+    assert value.data() == "6 ppm（通讯中断 75 秒）"

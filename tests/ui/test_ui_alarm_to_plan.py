@@ -55,7 +55,7 @@ def test_a_prealarm_suggests_no_plan(qtbot):
     try:
         page = AlarmListPage(demo.alarms, demo.alarms.log, clock, lang="en", audible=False)
         qtbot.addWidget(page)
-        pre = next(a for a in demo.alarms.board.standing() if not a.spec.plans)
+        pre = next(a for a in demo.alarms.board.standing() if not a.plans)
         assert page.select(pre.id)
         assert not page.buttons["plan"].isEnabled()
         assert page.activate_plan_selected() is None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QImage
@@ -311,3 +313,98 @@ def test_trends_share_one_limit_line_between_gauges_with_the_same_limit(qtbot, d
         f"{detectors[3]}, {detectors[4]} 二级报警 ≥ {top:g} %LEL")
     page.set_selected([])
     assert limit_lines() == 0
+
+
+# ---------------------------------------------------------------------- comm loss on trends
+
+
+def test_trends_shade_comm_loss_and_break_the_curve(qtbot, desk, demo_site, clock):
+    page = TrendsPage(desk.trends, demo_site, clock, lang="en", status=desk.gauge_status)
+    qtbot.addWidget(page)
+    page.shutdown()
+    gid = "GD-110-01"
+    for _ in range(60):
+        desk.reading(gid, 3.0, clock.now())
+        clock.advance(1)
+    before = clock.now().timestamp() - 1
+    clock.advance(120)                                        # two minutes without a reading
+    after = clock.now().timestamp()
+    for _ in range(30):
+        desk.reading(gid, 4.0, clock.now())
+        clock.advance(1)
+    last = clock.now().timestamp() - 1
+    page.set_selected([gid])
+    assert page.comm_lost(gid) == [(before, after)]
+    x, y = page._traces[gid].curve.getOriginalDataset()
+    assert int(np.isnan(y).sum()) == 1 and before < float(x[np.isnan(y)][0]) < after
+    assert page.legend_text(gid).endswith("(%LEL)")
+    clock.advance(10)                                         # silent, not yet for long …
+    page._gaps_at = -math.inf
+    page.redraw()
+    assert page.comm_lost(gid) == [(before, after)]
+    desk.link_down(gid, clock.now(), "no answer")             # … but it stopped answering
+    page._gaps_at = -math.inf
+    page.redraw()
+    now = clock.now().timestamp()
+    assert page.comm_lost(gid) == [(before, after), (last, now)]
+    assert page.legend_text(gid).endswith("(%LEL) (comm lost)")
+    clock.advance(30)                                         # the span grows with time
+    page._gaps_at = -math.inf
+    page.redraw()
+    assert page.comm_lost(gid)[-1] == (last, clock.now().timestamp())
+    page.set_language("zh")
+    assert page.legend_text(gid).endswith("（通讯中断）")
+    region = page._traces[gid].regions[-1]
+    assert region.comm_label.format == f"{gid} 通讯中断"
+    desk.reading(gid, 4.0, clock.now())                       # answers again
+    page.redraw()
+    assert not page.legend_text(gid).endswith("（通讯中断）")
+    page.set_selected([])
+    assert not any(isinstance(i, pg.LinearRegionItem) for i in page.plot.getPlotItem().items)
+
+
+def test_limit_labels_are_drawn_over_the_curves_on_a_background(qtbot, desk, demo_site, clock):
+    page = TrendsPage(desk.trends, demo_site, clock, lang="en")
+    qtbot.addWidget(page)
+    page.shutdown()
+    desk.reading("H2S-410-01", 5.0, clock.now())
+    page.set_selected(["H2S-410-01"])
+    trace = page._traces["H2S-410-01"]
+    for key in trace.limits:
+        line = page._limits[key].line
+        assert line.zValue() > trace.curve.zValue()
+        assert line.label is not None and line.label.fill.color().alpha() > 200
+
+
+# ---------------------------------------------------------------------- wall panel
+
+
+@pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")
+def test_wall_panel_shows_whole_rows_only_and_keeps_value_and_state_apart(qtbot, desk,
+                                                                       demo_site, clock):
+    panel = AlarmWallPanel(desk, lang="en", muted=True)
+    qtbot.addWidget(panel)
+    panel.resize(1400, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for gid in ("GD-110-01", "GD-110-02", "GD-220-01", "GD-220-02", "GD-220-03", "GD-220-04",
+                "GD-210-01", "GD-210-02", "H2S-410-01", "H2S-801-01"):
+        hold(desk, clock, gid, 60.0 if gid.startswith("GD") else 25.0)
+    qtbot.waitUntil(lambda: panel.cut > 0, timeout=3000)
+    table = panel.table
+    rows = panel.model.rowCount()
+    shown = [r for r in range(rows) if not table.isRowHidden(r)]
+    assert shown == list(range(rows - panel.cut))
+    for r in shown:                                           # every drawn row is whole
+        assert table.rowViewportPosition(r) + table.rowHeight(r) <= table.viewport().height()
+    assert f"{panel.cut} more alarms do not fit (see the console)" in panel.hidden_label.text()
+    panel.resize(1400, 2000)
+    qtbot.waitUntil(lambda: panel.cut == 0, timeout=3000)
+    assert "do not fit" not in panel.hidden_label.text()
+    value_col, state_col = panel.model.COL_VALUE, panel.model.COL_STATE
+    metrics = table.fontMetrics()
+    index = panel.model.index(0, value_col)
+    assert table.columnWidth(value_col) >= metrics.horizontalAdvance(index.data()) + 16
+    state = panel.model.index(0, state_col).data()
+    assert table.columnWidth(state_col) >= metrics.horizontalAdvance(state) + 16
+    panel.horn.stop()

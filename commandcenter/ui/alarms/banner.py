@@ -38,6 +38,7 @@ from commandcenter.ui.alarms.models import (
     alarm_label,
     alarm_time,
     gauge_name,
+    live_status,
     local_time,
     priority_name,
     value_text,
@@ -194,10 +195,9 @@ class AlarmBanner(QFrame):
         """
         lang = self._lang
         value = alarm.value
-        if self._status is not None:
-            st = self._status(alarm.gauge)
-            if st.available and st.value is not None:
-                value = st.value
+        st = live_status(self._status, alarm)
+        if st is not None and st.available and st.value is not None:
+            value = st.value
         value_part = value_text(value, alarm.spec.unit) if alarm.spec.limit is not None else ""
         if self._wall:
             parts = [priority_name(alarm.priority, lang), alarm.gauge,

@@ -6,8 +6,10 @@ and shows up here when the service has recorded it and the board has changed. An
 alarm engine refuses (e.g. acknowledging an alarm someone else just acknowledged) is reported
 in the page's message line, never lost silently.
 
-Keyboard: F4 acknowledge, F6 shelve, Shift+F6 unshelve, F7 comment, F8 reset, Ctrl+P print,
-Ctrl+Shift+F filter; Enter on a banner line acknowledges it.
+Keyboard: F4 acknowledge, F5 confirm a pre-alarm on site, F6 shelve, Shift+F6 unshelve,
+F7 comment, F8 reset, F9 activate the suggested plan, F3 take the gauge out of service (or back),
+Ctrl+K alarm load, Ctrl+P print, Ctrl+Shift+F filter; Enter on a banner line acknowledges it.
+A right click on a gauge of the site overview offers its out-of-service actions.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QTextDocument
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QKeySequence,
+    QMouseEvent,
+    QPageLayout,
+    QTextDocument,
+)
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +40,8 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFrame,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -40,12 +51,22 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QSplitter,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from commandcenter.core.alarm_kpi import LoadSettings, alarm_load
-from commandcenter.core.alarms import ACTIVE_STATES, Alarm, AlarmState, Priority
+from commandcenter.core.alarm_kpi import AlarmLoad, LoadSettings, alarm_load
+from commandcenter.core.alarms import (
+    ACTIVE_STATES,
+    EVENT_TYPES,
+    Alarm,
+    AlarmBoard,
+    AlarmKind,
+    AlarmState,
+    Priority,
+)
 from commandcenter.core.clock import Clock
 from commandcenter.core.events import RecordedEvent
 from commandcenter.services.protocols import AlarmDesk
@@ -54,8 +75,12 @@ from commandcenter.ui.alarms.audible import AlarmHorn, horn_for
 from commandcenter.ui.alarms.banner import AlarmBanner
 from commandcenter.ui.alarms.models import (
     ALARM_ID_ROLE,
+    PRIORITY_COLOURS,
     AlarmFilterProxy,
     AlarmTableModel,
+    age_text,
+    alarm_label,
+    gauge_name,
     local_time,
     operator_name,
     priority_name,
@@ -72,6 +97,10 @@ KPI_WINDOW: Final = timedelta(hours=1)
 """The alarm-load figures cover the last hour."""
 KPI_TAIL: Final = 5000
 """Log events read at start for the figures (alarm events of the last hour are far fewer)."""
+KPI_PERIODS: Final = (1, 24, 168)
+"""Hours the alarm-load dialog offers (1 h, 24 h, 7 d)."""
+KPI_DIALOG_EVENTS: Final = 50_000
+"""Most alarm events the alarm-load dialog reads from the log."""
 FLASH_MS: Final = 500
 
 
@@ -182,6 +211,103 @@ class CommentDialog(QDialog):
         layout.addWidget(buttons)
 
 
+def _ok_cancel(dialog: QDialog, lang: str) -> tuple[QDialogButtonBox, QPushButton]:
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel, dialog)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(tr("alarms.dialog.ok", lang))
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
+        tr("alarms.dialog.cancel", lang))
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, ok
+
+
+class ConfirmDialog(QDialog):
+    """Asks whether the post found a pre-alarm real on site, and what it found (optional).
+
+    Shows the plans the alarm will offer once it is formal, and who confirms.
+
+    Attributes:
+        note: What the post found.
+        plans_label: The plans it will offer.
+    """
+
+    def __init__(self, alarm: Alarm, who: str, plans: Sequence[str], plan_titles: dict[str, str],
+                 *, lang: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lang = lang or i18n.current()
+        self.setWindowTitle(tr("alarms.confirm.title", lang))
+        self.setMinimumSize(560, 260)
+        head = QLabel(f"<b>{html.escape(alarm.id)}</b> — {html.escape(alarm_label(alarm, lang))}",
+                      self)
+        intro = QLabel(tr("alarms.confirm.intro", lang), self)
+        intro.setWordWrap(True)
+        self.note = QLineEdit(self)
+        self.note.setObjectName("confirmNote")
+        self.note.setPlaceholderText(tr("alarms.confirm.note", lang))
+        listed = ", ".join(plan_titles.get(p, p) for p in plans)
+        self.plans_label = QLabel(tr("alarms.confirm.plans", lang, plans=listed) if plans
+                                  else tr("alarms.confirm.no_plans", lang), self)
+        self.plans_label.setWordWrap(True)
+        self.who = QLabel(tr("alarms.confirm.by", lang, who=who), self)
+        buttons, self.ok_button = _ok_cancel(self, lang)
+        layout = QVBoxLayout(self)
+        layout.addWidget(head)
+        layout.addWidget(intro)
+        layout.addWidget(QLabel(tr("alarms.confirm.note", lang), self))
+        layout.addWidget(self.note)
+        layout.addWidget(self.plans_label)
+        layout.addWidget(self.who)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+
+    def values(self) -> str:
+        """Return the note (may be empty)."""
+        return self.note.text().strip()
+
+
+class OutOfServiceDialog(QDialog):
+    """Asks why a gauge is taken out of service; the reason is required.
+
+    Attributes:
+        reason: The reason (OK stays disabled until it is filled in).
+    """
+
+    def __init__(self, gauge_id: str, name: str, who: str, *, lang: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lang = lang or i18n.current()
+        self.setWindowTitle(tr("alarms.oos.title", lang))
+        self.setMinimumSize(560, 220)
+        head = QLabel(f"<b>{html.escape(gauge_id)}</b>  {html.escape(name)}", self)
+        intro = QLabel(tr("alarms.oos.intro", lang), self)
+        intro.setWordWrap(True)
+        self.reason = QLineEdit(self)
+        self.reason.setObjectName("oosReason")
+        self.reason.setPlaceholderText(tr("alarms.oos.reason", lang))
+        self.who = QLabel(tr("alarms.oos.by", lang, who=who), self)
+        buttons, self.ok_button = _ok_cancel(self, lang)
+        self.reason.textChanged.connect(lambda t: self.ok_button.setEnabled(bool(t.strip())))
+        self.ok_button.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(head)
+        layout.addWidget(intro)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.who)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        """Close only with a reason."""
+        if self.reason.text().strip():
+            super().accept()
+
+    def values(self) -> str:
+        """Return the reason."""
+        return self.reason.text().strip()
+
+
 # ---------------------------------------------------------------------- alarm load strip
 
 
@@ -230,13 +356,22 @@ class AlarmEventWindow:
 class KpiStrip(QFrame):
     """Alarm load at a glance (EEMUA 191 / ISA-18.2) over the last hour.
 
+    A click on the strip (or its button) opens the full figures (:class:`AlarmLoadDialog`).
+
     Attributes:
         labels: The figure labels by key (``rate``, ``flood``, ``chatter``, ``stale``, ``bad``).
         figures: The figures last shown (for tests and tooltips).
+        details: The button that asks for the full figures.
+
+    Signals:
+        clicked: The operator asked for the full figures.
     """
+
+    clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setObjectName("kpiStrip")
         self.setStyleSheet(f"QFrame#kpiStrip {{ background: {DESK.panel}; "
                            f"border: 1px solid {DESK.border}; border-radius: 4px; }}"
@@ -255,6 +390,19 @@ class KpiStrip(QFrame):
             self.labels[key] = label
             layout.addWidget(label)
         layout.addStretch(1)
+        self.details = QPushButton(self)
+        self.details.setObjectName("kpiDetails")
+        self.details.setFlat(True)
+        self.details.setStyleSheet(f"color: {DESK.accent}; text-decoration: underline; "
+                                   "border: none; padding: 2px 10px;")
+        self.details.clicked.connect(self.clicked)
+        layout.addWidget(self.details)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """A click anywhere on the strip asks for the full figures."""
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
 
     def show_figures(self, *, avg: float, peak: int, flood: float, chatter: int, stale: int,
                      bad: tuple[str, int, float] | None, lang: str) -> None:
@@ -280,6 +428,239 @@ class KpiStrip(QFrame):
             label.setText(text)
             label.setStyleSheet(warn if bad_figure else ok)
             label.setToolTip(tr("alarms.kpi.tip", lang))
+        self.details.setText(tr("alarms.kpi.more", lang))
+        self.details.setToolTip(tr("alarms.act.kpi", lang))
+
+
+def _cell(text: str, *, right: bool = False, tip: str = "") -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if right:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if tip:
+        item.setToolTip(tip)
+    return item
+
+
+def _table(parent: QWidget, columns: Sequence[str], name: str,
+           stretch: Sequence[int] = (0,)) -> QTableWidget:
+    """Return a read-only table; ``stretch`` columns share the width, the others fit."""
+    table = QTableWidget(0, len(columns), parent)
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(list(columns))
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
+    table.verticalHeader().setDefaultSectionSize(24)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    for col in stretch:
+        header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return table
+
+
+class AlarmLoadDialog(QDialog):
+    """The alarm load of EEMUA 191 over a chosen period, with its top-10 bad actors.
+
+    Figures: alarms in the period, average and peak per 10 minutes, flood periods and the share of
+    time in flood, chattering and stale alarms, the priority split against its targets, and the
+    ten most frequent alarms with their share. The figures are computed from the log's alarm
+    events when the dialog opens and whenever the period changes; stale alarms come from the
+    board (active for 24 h or more now).
+
+    Args:
+        read_events: Returns the alarm events to count (oldest first) and whether the log held
+            more than could be read.
+        board: The alarm board (stale alarms, alarm labels).
+        site: Gauge and link names, the time zone.
+        clock: "Now".
+        hours: The period shown first (one of :data:`KPI_PERIODS`).
+        lang: UI language.
+
+    Attributes:
+        period: The period choice.
+        figures: The figure labels by key.
+        top: The top-10 table; ``floods``, ``chatter``, ``stale``: the other tables.
+        load: The figures last computed.
+    """
+
+    def __init__(self, read_events: Callable[[], tuple[list[RecordedEvent], bool]],
+                 board: AlarmBoard, site: Any, clock: Clock, *, hours: int = 1,
+                 lang: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alarmLoadDialog")
+        self._lang = lang = lang or i18n.current()
+        self._read = read_events
+        self._board = board
+        self._site = site
+        self._clock = clock
+        self._tz = site_timezone(site)
+        self.load: AlarmLoad | None = None
+        self.setWindowTitle(tr("alarms.kpi.title", lang))
+        self.resize(1180, 760)
+        self.period = QComboBox(self)
+        self.period.setObjectName("kpiPeriod")
+        for h in KPI_PERIODS:
+            self.period.addItem(tr(f"alarms.kpi.period.{h}", lang), h)
+        self.period.setCurrentIndex(KPI_PERIODS.index(hours) if hours in KPI_PERIODS else 0)
+        self.period.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.note = QLabel(self)
+        self.note.setStyleSheet("color: #B45309;")
+        top_row = QHBoxLayout()
+        top_row.addWidget(QLabel(tr("alarms.kpi.period", lang), self))
+        top_row.addWidget(self.period)
+        top_row.addSpacing(16)
+        top_row.addWidget(self.note, 1)
+
+        box = QGroupBox(tr("alarms.kpi.title", lang), self)
+        grid = QGridLayout(box)
+        self.figures: dict[str, QLabel] = {}
+        for i, key in enumerate(("total", "avg", "peak", "floods", "flood_time", "chattering",
+                                 "stale_count", "priorities")):
+            name = QLabel(tr(f"alarms.kpi.{key}", lang), box)
+            name.setStyleSheet(f"color: {DESK.muted};")
+            value = QLabel(box)
+            value.setObjectName(f"kpiFigure_{key}")
+            value.setStyleSheet("font-weight: bold;")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.figures[key] = value
+            grid.addWidget(name, i, 0)
+            grid.addWidget(value, i, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(8, 1)
+
+        self.top_title = QLabel(self)
+        self.top_title.setStyleSheet("font-weight: bold;")
+        self.top = _table(self, [tr(f"alarms.kpi.col.{k}", lang)
+                                 for k in ("rank", "alarm", "gauge", "count", "share")],
+                          "kpiTop", stretch=(1, 2))
+        right = QVBoxLayout()
+        right.addWidget(self.top_title)
+        right.addWidget(self.top, 1)
+        upper = QHBoxLayout()
+        upper.addWidget(box, 2)
+        upper.addLayout(right, 5)
+
+        self.floods = _table(self, [tr(f"alarms.kpi.col.{k}", lang)
+                                    for k in ("start", "end", "alarms", "peak")], "kpiFloods",
+                             stretch=(0, 1))
+        self.chatter = _table(self, [tr(f"alarms.kpi.col.{k}", lang)
+                                     for k in ("alarm", "in_window", "count")], "kpiChatter")
+        self.stale = _table(self, [tr(f"alarms.kpi.col.{k}", lang)
+                                   for k in ("alarm", "since", "duration")], "kpiStale")
+        lower = QHBoxLayout()
+        self.table_titles: dict[str, QLabel] = {}
+        for key, table in (("floods", self.floods), ("chatter", self.chatter),
+                           ("stale", self.stale)):
+            col = QVBoxLayout()
+            title = QLabel(self)
+            title.setStyleSheet("font-weight: bold;")
+            self.table_titles[key] = title
+            col.addWidget(title)
+            col.addWidget(table, 1)
+            lower.addLayout(col, 1)
+
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.button(QDialogButtonBox.StandardButton.Close).setText(tr("alarms.kpi.close", lang))
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top_row)
+        layout.addLayout(upper, 3)
+        layout.addLayout(lower, 2)
+        layout.addWidget(close)
+        self.refresh()
+
+    @property
+    def hours(self) -> int:
+        """The period shown, in hours."""
+        return int(self.period.currentData())
+
+    def _alarm_text(self, alarm_id: str, gauge: str) -> tuple[str, str]:
+        """Return (alarm id and label, gauge or link name) for a table row."""
+        a = self._board.alarm(alarm_id)
+        label = alarm_label(a, self._lang) if a is not None else ""
+        name = gauge_name(self._site, gauge, self._lang)
+        return (f"{alarm_id}  {label}".strip(), f"{gauge}  {name}".strip())
+
+    def refresh(self) -> None:
+        """Recompute the figures for the chosen period from the log and the board."""
+        lang = self._lang
+        now = self._clock.now()
+        start = now - timedelta(hours=self.hours)
+        events, truncated = self._read()
+        cut = truncated and bool(events) and events[0].ts > start
+        self.note.setText(tr("alarms.kpi.truncated", lang, count=len(events)) if cut else "")
+        settings = LoadSettings()
+        load = alarm_load(events, start, now, settings,
+                          drill_id=getattr(self._board, "drill_id", None))
+        self.load = load
+        stale = sorted(((a, a.active_since) for a in self._board.alarms().values()
+                        if a.state in ACTIVE_STATES and a.active_since is not None
+                        and now - a.active_since >= settings.stale_after),
+                       key=lambda pair: (pair[1], pair[0].id))
+        f = self.figures
+        f["total"].setText(str(load.total))
+        f["avg"].setText(f"{load.average_per_interval:.2f}")
+        f["peak"].setText(str(load.peak_per_interval))
+        f["floods"].setText(str(len(load.floods)))
+        f["flood_time"].setText(f"{load.flood_percent:.1f} %")
+        f["chattering"].setText(str(len(load.chattering)))
+        f["stale_count"].setText(str(len(stale)))
+        f["priorities"].setText("   ".join(
+            f"{priority_name(Priority(p), lang)} {load.by_priority.get(p, 0)} "
+            f"({load.priority_percent.get(p, 0.0):.0f} %)"
+            for p in ("high", "medium", "low")))
+        warn = "font-weight: bold; color: #B45309;"
+        plain = "font-weight: bold;"
+        for key, bad in (("avg", load.average_per_interval > 2),
+                         ("peak", load.peak_per_interval > 10),
+                         ("floods", bool(load.floods)), ("flood_time", load.flood_percent > 1),
+                         ("chattering", bool(load.chattering)), ("stale_count", bool(stale))):
+            f[key].setStyleSheet(warn if bad else plain)
+        self.top_title.setText(tr("alarms.kpi.top", lang, share=f"{load.bad_actor_share:.0f}"))
+        self.top.setRowCount(len(load.bad_actors))
+        for r, b in enumerate(load.bad_actors):
+            alarm, gauge = self._alarm_text(b.alarm, b.gauge)
+            rank = _cell(str(r + 1), right=True)
+            self.top.setItem(r, 0, rank)
+            self.top.setItem(r, 1, _cell(alarm, tip=alarm))
+            self.top.setItem(r, 2, _cell(gauge, tip=gauge))
+            self.top.setItem(r, 3, _cell(str(b.count), right=True))
+            self.top.setItem(r, 4, _cell(f"{b.share:.1f} %", right=True))
+            a = self._board.alarm(b.alarm)
+            if a is not None:
+                fill, text = PRIORITY_COLOURS[a.priority]
+                rank.setBackground(QColor(fill))
+                rank.setForeground(QColor(text))
+        fmt = "%m-%d %H:%M"
+        self.floods.setRowCount(len(load.floods))
+        for r, fl in enumerate(load.floods):
+            end = tr("alarms.kpi.ongoing", lang) if fl.ongoing else \
+                local_time(fl.end, self._tz, fmt)
+            self.floods.setItem(r, 0, _cell(local_time(fl.start, self._tz, fmt)))
+            self.floods.setItem(r, 1, _cell(end))
+            self.floods.setItem(r, 2, _cell(str(fl.alarms), right=True))
+            self.floods.setItem(r, 3, _cell(str(fl.peak), right=True))
+        self.chatter.setRowCount(len(load.chattering))
+        for r, c in enumerate(load.chattering):
+            alarm, _gauge = self._alarm_text(c.alarm, c.gauge)
+            self.chatter.setItem(r, 0, _cell(alarm, tip=alarm))
+            self.chatter.setItem(r, 1, _cell(str(c.max_in_window), right=True))
+            self.chatter.setItem(r, 2, _cell(str(c.activations), right=True))
+        for key, n in (("floods", len(load.floods)), ("chatter", len(load.chattering)),
+                       ("stale", len(stale))):
+            self.table_titles[key].setText(f"{tr(f'alarms.kpi.tables.{key}', lang)}  ({n})")
+        self.stale.setRowCount(len(stale))
+        for r, (a, since) in enumerate(stale):
+            alarm, _gauge = self._alarm_text(a.id, a.gauge)
+            self.stale.setItem(r, 0, _cell(alarm, tip=alarm))
+            self.stale.setItem(r, 1, _cell(local_time(since, self._tz, fmt)))
+            self.stale.setItem(r, 2, _cell(age_text((now - since).total_seconds(), lang),
+                                           right=True))
 
 
 # ---------------------------------------------------------------------- the page
@@ -334,6 +715,8 @@ class AlarmListPage(QWidget):
                                   lines=3, status=desk.gauge_status, lang=self._lang,
                                   parent=self)
         self.kpi = KpiStrip(self)
+        self.kpi.clicked.connect(self.show_alarm_load)
+        self.load_dialog: AlarmLoadDialog | None = None
         self.operator_label = QLabel(self)
         self.operator_label.setObjectName("alarmOperator")
         self.silence_button = QPushButton(self)
@@ -352,7 +735,7 @@ class AlarmListPage(QWidget):
 
         # --- filter bar
         self.model = AlarmTableModel(board, desk.site, self._lang, status=desk.gauge_status,
-                                     parent=self)
+                                     clock=clock, parent=self)
         self.proxy = AlarmFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.filter_text = QLineEdit(self)
@@ -381,11 +764,14 @@ class AlarmListPage(QWidget):
         actions = QHBoxLayout()
         for key, slot, shortcut in (
             ("ack", self.acknowledge_selected, "F4"),
+            ("confirm", self.confirm_selected, "F5"),
             ("shelve", self.shelve_selected, "F6"),
             ("unshelve", self.unshelve_selected, "Shift+F6"),
             ("comment", self.comment_selected, "F7"),
             ("reset", self.reset_selected, "F8"),
             ("plan", self.activate_plan_selected, "F9"),
+            ("oos", self.service_selected, "F3"),
+            ("kpi", self.show_alarm_load, "Ctrl+K"),
             ("print", self.print_dialog, "Ctrl+P"),
         ):
             button = QPushButton(self)
@@ -424,25 +810,31 @@ class AlarmListPage(QWidget):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
+        header.setMinimumSectionSize(24)
+        # Short columns fit their text; gauge and alarm get room for an id and a name (the
+        # operator may widen them), the note takes the rest; longer text is elided and every
+        # cell's tooltip has the whole alarm. At 1920 px nothing needs a horizontal scrollbar.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for col, width in ((AlarmTableModel.COL_GAUGE, 280), (AlarmTableModel.COL_ALARM, 150)):
+        for col, width in ((AlarmTableModel.COL_GAUGE, 300), (AlarmTableModel.COL_ALARM, 230)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
+        header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(
             lambda *_: self._update_buttons())
         for sig in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
                     self.proxy.layoutChanged, self.proxy.dataChanged):
             sig.connect(lambda *_: self._update_buttons())
-        self.overview = SiteOverview(board, desk.site, desk.gauge_status, clock, columns=4,
+        self.overview = SiteOverview(board, desk.site, desk.gauge_status, clock, columns=3,
                                      lang=self._lang, parent=self)
+        self.overview.gauge_menu.connect(self.gauge_menu)
+        self.gauge_actions: QMenu | None = None
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("alarmSplitter")
         splitter.addWidget(self.table)
         splitter.addWidget(self.overview)
-        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([1150, 700])
+        splitter.setSizes([1340, 540])
         splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
@@ -455,6 +847,7 @@ class AlarmListPage(QWidget):
         layout.addWidget(splitter, 1)
 
         # --- live figures and timers
+        self._source = events
         self._events = AlarmEventWindow(events, clock, getattr(board, "drill_id", None),
                                         parent=self)
         self._kpi_age = 0
@@ -502,6 +895,8 @@ class AlarmListPage(QWidget):
         self.filter_state.blockSignals(False)
         for key, button in self.buttons.items():
             button.setText(tr(f"alarms.act.{key}", lang))
+        self.buttons["confirm"].setToolTip(tr("alarms.act.confirm.tip", lang))
+        self.buttons["oos"].setToolTip(tr("alarms.act.oos.tip", lang))
         self.operator_label.setText(tr("alarms.act.operator", lang, who=self._operator()))
         self._update_silence()
         self._update_buttons()
@@ -528,6 +923,14 @@ class AlarmListPage(QWidget):
     def _update_buttons(self) -> None:
         a = self.selected_alarm()
         self.buttons["ack"].setEnabled(a is not None and not a.acknowledged and not a.hidden)
+        self.buttons["confirm"].setEnabled(
+            a is not None and a.spec.level is not None and not a.spec.formal and a.active
+            and not a.hidden and a.confirmation is None)
+        gauge_alarm = a is not None and a.spec.kind != AlarmKind.LINK
+        self.buttons["oos"].setEnabled(gauge_alarm)
+        out = gauge_alarm and a is not None and self.desk.gauge_out_of_service(a.gauge)
+        self.buttons["oos"].setText(tr("alarms.act.return" if out else "alarms.act.oos",
+                                       self._lang))
         self.buttons["shelve"].setEnabled(a is not None and not a.hidden)
         self.buttons["unshelve"].setEnabled(a is not None and a.shelving is not None)
         self.buttons["comment"].setEnabled(a is not None)
@@ -555,6 +958,8 @@ class AlarmListPage(QWidget):
         stale = sum(1 for a in self.desk.board.alarms().values()
                     if a.state in ACTIVE_STATES and a.active_since is not None
                     and a.active_since <= stale_since)
+        # one alarm is not a "bad actor": the strip names the top one only when it repeats
+        # (the alarm-load dialog lists the whole top 10)
         bad = load.bad_actors[0] if load.bad_actors and load.bad_actors[0].count > 1 else None
         self.kpi.show_figures(avg=load.average_per_interval, peak=load.peak_per_interval,
                               flood=load.flood_percent, chatter=len(load.chattering),
@@ -562,10 +967,30 @@ class AlarmListPage(QWidget):
                               bad=(bad.alarm, bad.count, bad.share) if bad else None,
                               lang=self._lang)
 
+    def _alarm_events(self) -> tuple[list[RecordedEvent], bool]:
+        """Return the newest alarm events of the log, and whether there were more."""
+        tail: Callable[..., list[RecordedEvent]] = self._source.tail
+        try:
+            events = tail(KPI_DIALOG_EVENTS, types=sorted(EVENT_TYPES))
+        except TypeError:  # a source that cannot filter by type
+            events = [e for e in tail(KPI_DIALOG_EVENTS) if e.type.startswith("alarm.")]
+        return events, len(events) >= KPI_DIALOG_EVENTS
+
+    def show_alarm_load(self, hours: int = 1) -> AlarmLoadDialog:
+        """Open the alarm-load figures (Ctrl+K, or a click on the strip); returns the dialog."""
+        if self.load_dialog is not None:
+            self.load_dialog.close()
+            self.load_dialog.deleteLater()
+        dialog = AlarmLoadDialog(self._alarm_events, self.desk.board, self._site, self._clock,
+                                 hours=hours, lang=self._lang, parent=self)
+        self.load_dialog = dialog
+        dialog.show()
+        return dialog
+
     # ------------------------------------------------------------------ selection
 
     def _suggested_plans(self, alarm: Alarm) -> list[str]:
-        return [p for p in alarm.spec.plans if p in self._site.plans]
+        return [p for p in alarm.plans if p in self._site.plans]
 
     def activate_plan_selected(self, plan_id: str | None = None) -> str | None:
         """Ask for the activation of the selected alarm's suggested plan (F9).
@@ -659,8 +1084,14 @@ class AlarmListPage(QWidget):
         try:
             if err is None:
                 self.message.setStyleSheet(f"color: {DESK.muted};")
-                self.message.setText(tr("alarms.act.done", self._lang, action=label,
-                                        alarm=alarm))
+                if what == "confirm":
+                    self.message.setText(tr("alarms.act.confirmed", self._lang, alarm=alarm))
+                elif what in ("oos", "return"):
+                    self.message.setText(tr(f"alarms.act.{what}.done", self._lang,
+                                            gauge=alarm))
+                else:
+                    self.message.setText(tr("alarms.act.done", self._lang, action=label,
+                                            alarm=alarm))
             else:
                 _LOGGER.warning("%s %s not done: %s", what, alarm, err)
                 self.message.setStyleSheet("color: #B71C1C; font-weight: bold;")
@@ -737,6 +1168,70 @@ class AlarmListPage(QWidget):
             return None
         return self._run("reset", a.id, self.desk.reset(a.id, self._operator()))
 
+    def confirm(self, alarm_id: str, note: str = "") -> asyncio.Future[Any] | None:
+        """Record that the post confirmed the pre-alarm ``alarm_id`` on site."""
+        return self._run("confirm", alarm_id,
+                         self.desk.confirm(alarm_id, self._operator(), note))
+
+    def confirm_selected(self) -> asyncio.Future[Any] | None:
+        """Ask whether the post found the selected pre-alarm real, then confirm it (F5)."""
+        a = self._need_selection()
+        if a is None:
+            return None
+        engine = getattr(self.desk, "engine", None)
+        plans = [p for p in (engine.plans_if_confirmed(a.id) if engine is not None else ())
+                 if p in self._site.plans]
+        titles = {p: f"{self._site.plans[p].level.value} "
+                     f"{self._site.plans[p].title.get(self._lang)}" for p in plans}
+        dialog = ConfirmDialog(a, self._operator(), plans, titles, lang=self._lang,
+                               parent=self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return self.confirm(a.id, dialog.values())
+
+    def take_out_of_service(self, gauge_id: str, reason: str) -> asyncio.Future[Any] | None:
+        """Take every alarm of ``gauge_id`` out of service, with ``reason``."""
+        return self._run("oos", gauge_id, self.desk.remove_gauge_from_service(
+            gauge_id, self._operator(), reason))
+
+    def return_to_service(self, gauge_id: str) -> asyncio.Future[Any] | None:
+        """Return every alarm of ``gauge_id`` to service."""
+        return self._run("return", gauge_id,
+                         self.desk.return_gauge_to_service(gauge_id, self._operator()))
+
+    def service_gauge(self, gauge_id: str) -> asyncio.Future[Any] | None:
+        """Return ``gauge_id`` to service if it is out, else ask why and take it out."""
+        if self.desk.gauge_out_of_service(gauge_id):
+            return self.return_to_service(gauge_id)
+        name = gauge_name(self._site, gauge_id, self._lang)
+        dialog = OutOfServiceDialog(gauge_id, name, self._operator(), lang=self._lang,
+                                    parent=self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return self.take_out_of_service(gauge_id, dialog.values())
+
+    def service_selected(self) -> asyncio.Future[Any] | None:
+        """Take the selected alarm's gauge out of service, or back into it (F3)."""
+        a = self._need_selection()
+        if a is None:
+            return None
+        if a.spec.kind == AlarmKind.LINK:
+            self.message.setText(tr("alarms.act.oos.link", self._lang))
+            return None
+        return self.service_gauge(a.gauge)
+
+    def gauge_menu(self, gauge_id: str, pos: QPoint) -> QMenu:
+        """Offer a gauge's out-of-service action at ``pos`` (a right click on its tile)."""
+        menu = QMenu(self)
+        out = self.desk.gauge_out_of_service(gauge_id)
+        action = menu.addAction(tr("alarms.menu.return" if out else "alarms.menu.oos",
+                                   self._lang))
+        action.setObjectName("gaugeServiceAction")
+        action.triggered.connect(lambda _c=False: self.service_gauge(gauge_id))
+        menu.popup(pos)
+        self.gauge_actions = menu
+        return menu
+
     # ------------------------------------------------------------------ printing
 
     def print_html(self) -> str:
@@ -786,6 +1281,8 @@ class AlarmListPage(QWidget):
 
     def shutdown(self) -> None:
         """Stop timers and stop following the board and the log (idempotent)."""
+        if self.load_dialog is not None:
+            self.load_dialog.close()
         self._flash.stop()
         self._second.stop()
         self._events.detach()

@@ -27,7 +27,15 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from commandcenter.core.alarms import Alarm, AlarmBoard, AlarmKind, AlarmState, Priority
+from commandcenter.core.alarms import (
+    Alarm,
+    AlarmBoard,
+    AlarmKind,
+    AlarmState,
+    Priority,
+    link_hold,
+)
+from commandcenter.core.clock import Clock
 from commandcenter.core.site import Site
 from commandcenter.services.protocols import GaugeStatus
 from commandcenter.ui import i18n
@@ -50,6 +58,9 @@ PRIORITY_COLOURS: Final[dict[Priority, tuple[str, str]]] = {
     Priority.LOW: ("#FFD21F", "#111111"),
 }
 """Fill and text colour per priority (the red / orange / yellow of the warning scale)."""
+
+STALE_TEXT: Final = "#7B8794"
+"""Text colour of a value that is only the last one a silent gauge sent."""
 
 STATE_ORDER: Final[dict[AlarmState, int]] = {
     AlarmState.UNACK_ACTIVE: 0, AlarmState.RTN_UNACK: 1, AlarmState.ACK_ACTIVE: 2,
@@ -83,25 +94,42 @@ def state_name(state: AlarmState, lang: str) -> str:
     return tr(f"alarms.state.{state.value}", lang)
 
 
+def live_status(status: Callable[[str], GaugeStatus] | None,
+                alarm: Alarm) -> GaugeStatus | None:
+    """Return the latest status of the alarm's gauge (``None`` for a link alarm, or unknown)."""
+    if status is None or alarm.spec.kind == AlarmKind.LINK:
+        return None
+    try:
+        return status(alarm.gauge)
+    except KeyError:
+        return None
+
+
 def alarm_label(alarm: Alarm, lang: str, *, compact: bool = False) -> str:
     """Return what the alarm is about: ``二级报警 · 高限``, ``通讯中断``, ``数据异常: above range``.
 
-    ``compact`` (the wall) writes the direction as an arrow: ``二级报警 ▲``.
+    ``compact`` (the wall) writes the direction as an arrow: ``二级报警 ▲``. A pre-alarm the
+    post confirmed says so.
     """
     spec = alarm.spec
+    confirmed = tr("alarms.confirmed", lang) if alarm.confirmation is not None else ""
     if compact:
         if spec.level is None:
             return tr(f"alarms.short.{spec.kind.value}", lang)
         arrow = {"high": "▲", "low": "▼"}.get(spec.direction or "", "")
-        return f"{tr(f'alarms.short.{spec.level.value}', lang)} {arrow}".strip()
+        short = f"{tr(f'alarms.short.{spec.level.value}', lang)} {arrow}".strip()
+        return f"{short} ✔" if confirmed else short
     if spec.kind == AlarmKind.COMM:
         return tr("alarms.kind.comm", lang)
+    if spec.kind == AlarmKind.LINK:
+        return tr("alarms.kind.link", lang)
     if spec.kind == AlarmKind.BAD_VALUE:
         base = tr("alarms.kind.bad_value", lang)
         return f"{base}: {alarm.detail}" if alarm.detail else base
     level = name_of("alarm", spec.level.value, lang) if spec.level else ""
     direction = tr(f"alarms.dir.{spec.direction}", lang) if spec.direction else ""
-    return " · ".join(p for p in (level, direction) if p)
+    label = " · ".join(p for p in (level, direction) if p)
+    return f"{label} {confirmed}" if confirmed else label
 
 
 def format_number(value: float) -> str:
@@ -133,9 +161,15 @@ def limit_text(alarm: Alarm) -> str:
 
 
 def gauge_name(site: Site, gauge_id: str, lang: str) -> str:
-    """Return the gauge's name in ``lang`` (empty for a gauge the site does not know)."""
+    """Return the gauge's name in ``lang`` (empty for a gauge the site does not know).
+
+    For the id of a link (what a link alarm names as its gauge) the link's name.
+    """
     gauge = site.gauges.get(gauge_id)
-    return gauge.name.get(lang) if gauge is not None else ""
+    if gauge is not None:
+        return gauge.name.get(lang)
+    link = site.links.get(gauge_id)
+    return link.name.get(lang) if link is not None and link.name is not None else ""
 
 
 def local_time(ts: datetime | None, tz: tzinfo, fmt: str = "%m-%d %H:%M:%S") -> str:
@@ -153,13 +187,31 @@ def note_text(alarm: Alarm, tz: tzinfo, lang: str) -> str:
         return tr("alarms.note.shelved_once", lang, by=sh.by, reason=sh.reason)
     hold = alarm.out_of_service or alarm.suppression
     if hold is not None:
+        if hold.by.startswith("link:") and hold.by == link_hold(hold.by[len("link:"):]):
+            return tr("alarms.note.link_hold", lang, link=hold.by[len("link:"):])
         return tr("alarms.note.hold", lang, by=hold.by, reason=hold.reason)
     if alarm.comments:
         c = alarm.comments[-1]
         return tr("alarms.note.comment", lang, by=c.by, text=c.text)
+    conf = alarm.confirmation
+    if conf is not None:
+        if conf.note:
+            return tr("alarms.note.confirmed", lang, by=conf.by, note=conf.note)
+        return tr("alarms.note.confirmed_bare", lang, by=conf.by)
     if alarm.acknowledged and alarm.acked_by and alarm.state != AlarmState.NORMAL:
         return tr("alarms.note.acked", lang, by=alarm.acked_by)
     return ""
+
+
+def age_text(seconds: float, lang: str) -> str:
+    """Return ``35 s`` / ``4 min`` / ``2 h`` (``35 秒`` / ``4 分钟`` / ``2 小时``)."""
+    s = max(0, int(seconds))
+    zh = lang == "zh"
+    if s < 120:
+        return f"{s} 秒" if zh else f"{s} s"
+    if s < 7200:
+        return f"{s // 60} 分钟" if zh else f"{s // 60} min"
+    return f"{s // 3600} 小时" if zh else f"{s // 3600} h"
 
 
 def alarm_time(alarm: Alarm) -> datetime | None:
@@ -226,6 +278,10 @@ class AlarmTableModel(QAbstractTableModel):
         gauge_names: Show the gauge's name after its id.
         compact: Short alarm labels (level and an arrow) and states, for the wall.
         time_format: How the time column is written (site local time).
+        clock: "Now", for the age of a stale value (without it the age is left out).
+
+    The value of a gauge that stopped answering is never shown as a live value: its last
+    reading is greyed and marked stale (``通讯中断``), with its age when a clock is given.
     """
 
     (COL_FLAG, COL_TIME, COL_PRIORITY, COL_GAUGE, COL_ALARM, COL_VALUE, COL_LIMIT, COL_STATE,
@@ -237,7 +293,7 @@ class AlarmTableModel(QAbstractTableModel):
     def __init__(self, board: AlarmBoard, site: Site, lang: str | None = None, *,
                  scope: str = "standing", status: Callable[[str], GaugeStatus] | None = None,
                  gauge_names: bool = True, compact: bool = False,
-                 time_format: str = "%m-%d %H:%M:%S",
+                 time_format: str = "%m-%d %H:%M:%S", clock: Clock | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         if scope not in ("standing", "annunciated"):
@@ -251,6 +307,7 @@ class AlarmTableModel(QAbstractTableModel):
         self._gauge_names = gauge_names
         self._compact = compact
         self._fmt = time_format
+        self._clock = clock
         self._flash = True
         self._ids: list[str] = [a.id for a in self._wanted()]
         self.observer = BoardObserver(board, self)
@@ -388,13 +445,26 @@ class AlarmTableModel(QAbstractTableModel):
     # ------------------------------------------------------------------ cells
 
     def _value(self, alarm: Alarm) -> tuple[str, float | None]:
-        if self._status is not None and alarm.spec.kind != AlarmKind.COMM:
-            st = self._status(alarm.gauge)
-            if st.available and st.value is not None:
-                return value_text(st.value, alarm.spec.unit), st.value
-        if alarm.spec.kind == AlarmKind.COMM:
+        if alarm.spec.kind in (AlarmKind.COMM, AlarmKind.LINK):
             return "—", None
+        st = live_status(self._status, alarm)
+        if st is not None and st.available and st.value is not None:
+            return value_text(st.value, alarm.spec.unit), st.value
+        if st is not None and not st.available and st.ts is not None:
+            value = st.value if st.value is not None else alarm.value
+            text = value_text(value, alarm.spec.unit)
+            if self._clock is not None:
+                age = age_text((self._clock.now() - st.ts).total_seconds(), self._lang)
+                return tr("alarms.value.stale", self._lang, value=text, age=age), value
+            return tr("alarms.value.stale_bare", self._lang, value=text), value
         return value_text(alarm.value, alarm.spec.unit), alarm.value
+
+    def stale(self, alarm: Alarm) -> bool:
+        """True when the alarm's gauge stopped answering (its value is only the last one)."""
+        if alarm.spec.kind in (AlarmKind.COMM, AlarmKind.LINK):
+            return False
+        st = live_status(self._status, alarm)
+        return st is not None and not st.available and st.ts is not None
 
     def _display(self, alarm: Alarm, col: int) -> str:
         lang = self._lang
@@ -438,13 +508,21 @@ class AlarmTableModel(QAbstractTableModel):
         return self._display(alarm, col)
 
     def _tooltip(self, alarm: Alarm) -> str:
-        lines = [f"{alarm.id}  ({priority_name(alarm.priority, self._lang)})",
-                 gauge_name(self._site, alarm.gauge, self._lang),
-                 f"{alarm_label(alarm, self._lang)}  {limit_text(alarm)}",
-                 f"{state_name(alarm.state, self._lang)}"]
+        lang = self._lang
+        lines = [f"{alarm.id}  ({priority_name(alarm.priority, lang)})",
+                 gauge_name(self._site, alarm.gauge, lang),
+                 f"{alarm_label(alarm, lang)}  {limit_text(alarm)}",
+                 f"{state_name(alarm.state, lang)}"]
         if alarm.value is not None:
             lines.append(f"@ {local_time(alarm.active_since, self._tz)}: "
                          f"{value_text(alarm.value, alarm.spec.unit)}")
+        st = live_status(self._status, alarm)
+        if self.stale(alarm) and st is not None:
+            lines.append(tr("alarms.value.stale_tip", lang,
+                            time=local_time(st.ts, self._tz, "%H:%M:%S")))
+        note = note_text(alarm, self._tz, lang)
+        if note and not alarm.comments:
+            lines.append(note)
         for c in alarm.comments:
             lines.append(f"{local_time(c.at, self._tz)} {c.by}: {c.text}")
         return "\n".join(line for line in lines if line)
@@ -483,10 +561,14 @@ class AlarmTableModel(QAbstractTableModel):
             return alarm
         if role == ALARM_ID_ROLE:
             return alarm.id
-        if role == Qt.ItemDataRole.FontRole and not alarm.acknowledged:
+        stale_value = col == self.COL_VALUE and self.stale(alarm)
+        if role == Qt.ItemDataRole.FontRole and (not alarm.acknowledged or stale_value):
             f = QFont()
-            f.setBold(True)
+            f.setBold(not alarm.acknowledged)
+            f.setItalic(stale_value)
             return f
+        if stale_value and role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor(STALE_TEXT))
         fill, text = PRIORITY_COLOURS[alarm.priority]
         if col == self.COL_PRIORITY:
             if role == Qt.ItemDataRole.BackgroundRole:

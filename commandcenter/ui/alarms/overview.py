@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -32,7 +32,7 @@ from commandcenter.core.clock import Clock
 from commandcenter.core.site import AlarmLevel, BuildingKind, Site
 from commandcenter.services.protocols import GaugeStatus
 from commandcenter.ui import i18n
-from commandcenter.ui.alarms.models import BoardObserver, value_text
+from commandcenter.ui.alarms.models import BoardObserver, age_text, value_text
 from commandcenter.ui.i18n import tr
 from commandcenter.ui.theme import DESK, Theme
 
@@ -81,12 +81,14 @@ _LEVEL_STATE = {AlarmLevel.ALARM2: TileState.ALARM2, AlarmLevel.ALARM1: TileStat
 def gauge_state(alarms: list[Alarm], status: GaugeStatus) -> TileState:
     """Return the tile state of a gauge from its alarms (any state) and its latest status.
 
-    Order: formal alarms (2, then 1) first — a gauge that was in alarm when it went blind keeps
-    its alarm colour —, then blind (link down, bad value, not answering), pre-alarm, shelved,
-    out of service / suppressed, no reading yet, normal.
+    Order: formal alarms (2, then 1; a pre-alarm the post confirmed counts as 1) first — a gauge
+    that was in alarm when it went blind keeps its alarm colour —, then blind (link down, bad
+    value, not answering), pre-alarm, shelved, out of service / suppressed, no reading yet,
+    normal.
     """
     shown = [a for a in alarms if a.state in ACTIVE_STATES and a.spec.level is not None]
-    levels = {a.spec.level for a in shown}
+    levels = {AlarmLevel.ALARM1 if a.confirmation is not None and a.spec.level
+              == AlarmLevel.PREALARM else a.spec.level for a in shown}
     for level in (AlarmLevel.ALARM2, AlarmLevel.ALARM1):
         if level in levels:
             return _LEVEL_STATE[level]
@@ -103,17 +105,6 @@ def gauge_state(alarms: list[Alarm], status: GaugeStatus) -> TileState:
     if status.value is None:
         return TileState.NO_DATA if status.available or status.ts is None else TileState.STALE
     return TileState.NORMAL
-
-
-def age_text(seconds: float, lang: str) -> str:
-    """Return ``35 s`` / ``4 min`` / ``2 h`` (``35 秒`` / ``4 分钟`` / ``2 小时``)."""
-    s = max(0, int(seconds))
-    zh = lang == "zh"
-    if s < 120:
-        return f"{s} 秒" if zh else f"{s} s"
-    if s < 7200:
-        return f"{s // 60} 分钟" if zh else f"{s // 60} min"
-    return f"{s // 3600} 小时" if zh else f"{s // 3600} h"
 
 
 class GaugeTile(QWidget):
@@ -199,7 +190,13 @@ class SiteOverview(QFrame):
 
     Attributes:
         tiles: The tiles by gauge id.
+
+    Signals:
+        gauge_menu(str, QPoint): A tile was right-clicked (gauge id, global position); the
+            alarm page offers its gauge actions there.
     """
+
+    gauge_menu = Signal(str, QPoint)
 
     def __init__(self, board: AlarmBoard, site: Site, status: Callable[[str], GaugeStatus],
                  clock: Clock, *, columns: int = 4, lang: str | None = None,
@@ -237,6 +234,9 @@ class SiteOverview(QFrame):
             grid.setVerticalSpacing(6)
             for i, gid in enumerate(groups[building]):
                 tile = GaugeTile(gid, site.gauges[gid].unit, theme, content)
+                tile.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                tile.customContextMenuRequested.connect(
+                    lambda pos, t=tile: self.gauge_menu.emit(t.gauge_id, t.mapToGlobal(pos)))
                 self.tiles[gid] = tile
                 grid.addWidget(tile, i // columns, i % columns)
             for c in range(columns):

@@ -135,7 +135,14 @@ class AlarmWallPanel(QFrame):
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.verticalHeader().setDefaultSectionSize(round(theme.body_px * 1.75))
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setFont(theme.font(theme.body_px))
+        row_px = round(theme.body_px * 1.75)
+        # room for the header and one whole row at least
+        self.table.setMinimumHeight(round(theme.body_px * 2.2) + row_px + 4)
+        # value and state are neighbours: padding keeps "73.1 %LEL" and "Unack" apart
+        pad = max(8, theme.body_px // 2)
+        self.table.setStyleSheet(f"QTableView#wallAlarms::item {{ padding: 0 {pad}px; }}")
         h = self.table.horizontalHeader()
         h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for col in (AlarmTableModel.COL_LIMIT, AlarmTableModel.COL_NOTE):
@@ -157,6 +164,12 @@ class AlarmWallPanel(QFrame):
         layout.addWidget(self.empty, 1)
         layout.addWidget(self.hidden_label)
         self.horn = horn_for(desk.board, muted=muted, parent=self)
+        self.cut = 0
+        """Rows that do not fit the panel (never drawn half: counted under the table)."""
+        self.table.viewport().installEventFilter(self)
+        for sig in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset,
+                    self.model.layoutChanged):
+            sig.connect(lambda *_: self._fit_rows())
         self._observer = BoardObserver(desk.board, self)
         self._observer.alarm_changed.connect(lambda _a: self._update())
         i18n.language().changed.connect(self.set_language)
@@ -171,14 +184,34 @@ class AlarmWallPanel(QFrame):
         self.banner.set_language(lang)
         self._update()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Fit whole rows into the table whenever its viewport changes size."""
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_rows()
+        return False
+
+    def _fit_rows(self) -> None:
+        """Show only rows that fit whole; the rest are counted below the table."""
+        rows = self.model.rowCount()
+        height = self.table.verticalHeader().defaultSectionSize()
+        fit = self.table.viewport().height() // max(1, height)
+        for r in range(rows):
+            self.table.setRowHidden(r, r >= fit)
+        cut = max(0, rows - fit)
+        if cut != self.cut:
+            self.cut = cut
+            self._update()
+
     def _update(self) -> None:
         board = self.desk.board
         shown = self.model.rowCount()
         waiting = len(board.unacknowledged())
         self.counts.setText(tr("alarms.wall.counts", self._lang, unack=waiting, shown=shown))
         hidden = len(board.hidden())
-        self.hidden_label.setText(tr("alarms.wall.hidden", self._lang, count=hidden)
-                                  if hidden else "")
+        parts = [tr("alarms.wall.more", self._lang, count=self.cut)] if self.cut else []
+        if hidden:
+            parts.append(tr("alarms.wall.hidden", self._lang, count=hidden))
+        self.hidden_label.setText("   ·   ".join(parts))
         self.table.setVisible(shown > 0)
         self.empty.setVisible(shown == 0)
 
@@ -199,7 +232,8 @@ def build_alarms_page(ctx: UiContext, parent: QWidget) -> QWidget:
 
 
 def _trends_page(desk: AlarmDesk, clock: Clock, lang: str, parent: QWidget | None) -> TrendsPage:
-    page = TrendsPage(desk.trends, desk.site, clock, lang=lang, parent=parent)
+    page = TrendsPage(desk.trends, desk.site, clock, lang=lang, status=desk.gauge_status,
+                      parent=parent)
     in_alarm: list[str] = []
     for a in desk.board.annunciated():
         if a.gauge not in in_alarm:

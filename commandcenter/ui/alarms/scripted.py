@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from commandcenter.core.alarms import AlarmBoard, AlarmEngine
+from commandcenter.core.alarms import AlarmBoard, AlarmEngine, link_alarm_id
 from commandcenter.core.clock import Clock, ScriptedClock
 from commandcenter.core.events import Event, RecordedEvent
 from commandcenter.core.site import AlarmLevel, Gauge, GaugeKind, Site
@@ -92,6 +92,13 @@ class EngineDesk:
         self._down[gauge_id] = ts
         return self._record(self._engine.comm_fault(gauge_id, detail, ts))
 
+    def line_down(self, link_id: str, ts: datetime, detail: str = "") -> list[RecordedEvent]:
+        """Report that a whole link is down (its gauges stop answering too)."""
+        recorded = self._record(self._engine.link_fault(link_id, detail, ts))
+        for gid in self._engine.links().get(link_id, []):
+            recorded += self.link_down(gid, ts, f"link {link_id} down")
+        return recorded
+
     def tick(self, now: datetime | None = None) -> list[RecordedEvent]:
         """Let time pass (delays, shelving, re-alarms)."""
         return self._record(self._engine.tick(now))
@@ -103,8 +110,10 @@ class EngineDesk:
         latest = self.trends.get(gauge_id).latest() if gauge_id in self.trends else None
         value, ts = (None, None) if latest is None else \
             (latest[1], datetime.fromtimestamp(latest[0], UTC))
+        gauge = self.site.gauges.get(gauge_id)
+        link = self.board.alarm(link_alarm_id(gauge.link)) if gauge is not None else None
         available = gauge_id not in self._down and not self.board.blind(gauge_id) \
-            and latest is not None
+            and latest is not None and not (link is not None and link.active)
         return GaugeStatus(gauge_id, value, ts, available)
 
     async def _act(self, events: list[Event]) -> None:
@@ -136,6 +145,22 @@ class EngineDesk:
     async def comment(self, alarm_id: str, who: str, text: str) -> None:
         """Attach an operator comment."""
         await self._act(self._engine.comment(alarm_id, who, text))
+
+    async def confirm(self, alarm_id: str, who: str, note: str = "") -> None:
+        """Record that the post confirmed a pre-alarm."""
+        await self._act(self._engine.confirm(alarm_id, who, note))
+
+    async def remove_gauge_from_service(self, gauge_id: str, who: str, reason: str) -> None:
+        """Take every alarm of a gauge out of service."""
+        await self._act(self._engine.remove_gauge_from_service(gauge_id, who, reason))
+
+    async def return_gauge_to_service(self, gauge_id: str, who: str) -> None:
+        """Return every alarm of a gauge to service."""
+        await self._act(self._engine.return_gauge_to_service(gauge_id, who))
+
+    def gauge_out_of_service(self, gauge_id: str) -> bool:
+        """True while any alarm of the gauge is out of service."""
+        return any(a.out_of_service is not None for a in self.board.of_gauge(gauge_id))
 
 
 # ---------------------------------------------------------------------- the scripted sequence
@@ -200,8 +225,9 @@ def play_scripted_sequence(desk: EngineDesk, clock: ScriptedClock, end: datetime
     of an hour a few gauges of the site run through a typical sequence: a gas detector climbs
     through its pre-alarm and first level into its second level (unacknowledged), a second one
     reaches its first level and is acknowledged, a toxic detector spikes and returns before
-    anyone acknowledges it, another one pre-alarms, one is shelved for calibration, one loses its
-    link. All alarm states come from the real engine; ``clock`` must read ``end - seconds``.
+    anyone acknowledges it, another one pre-alarms and the post confirms it on site (a formal
+    alarm now), one is shelved for calibration, one loses its link. All alarm states come from
+    the real engine; ``clock`` must read ``end - seconds``.
     """
     start = end - timedelta(seconds=seconds)
     taken: set[str] = set()
@@ -259,6 +285,10 @@ def play_scripted_sequence(desk: EngineDesk, clock: ScriptedClock, end: datetime
         aid = f"{g5.id}:high:prealarm"
         actions.setdefault(600, []).append(("shelve", aid, "探头标定中 / detector under "
                                                              "calibration"))
+    if g4 is not None:
+        actions.setdefault(200, []).append(
+            ("confirm", f"{g4.id}:high:prealarm", "岗位现场闻到异味，便携仪读数偏高 / post smells "
+                                                  "gas, portable meter reads high"))
     if g1 is not None:
         actions.setdefault(150, []).append(
             ("comment", f"{g1.id}:high:alarm2", "已派巡检人员佩戴空呼前往现场 / patrol sent "
@@ -296,6 +326,8 @@ def play_scripted_sequence(desk: EngineDesk, clock: ScriptedClock, end: datetime
                 desk._record(desk.engine.shelve(target, who, text, 60))
             elif kind == "comment" and desk.board.alarm(target) is not None:
                 desk._record(desk.engine.comment(target, who, text))
+            elif kind == "confirm" and desk.board.alarm(target) is not None:
+                desk._record(desk.engine.confirm(target, who, text))
 
 
 class ScriptedDesk(EngineDesk):

@@ -11,12 +11,19 @@ and their labels stay readable. With many curves the pens go thin: a wide pen is
 costs several times a thin one's fill, and twenty wide curves only hide each other. The x axis
 shows the site's local clock time; mouse wheel zooms, dragging pans, and any manual zoom or pan
 turns "follow live" off until it is ticked again.
+
+Limit lines and their labels are drawn over the curves, the labels on a light background, so a
+label stays readable where a curve crosses it. A time when a gauge sent nothing (its link or the
+gauge itself was silent, see :func:`~commandcenter.core.trends.gaps`) is shaded grey and marked
+"通讯中断 / comm lost"; the curve is broken there rather than drawn straight across, and a gauge
+that is silent now is shaded up to the present and marked so in the legend.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
@@ -38,7 +45,8 @@ from PySide6.QtWidgets import (
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import AlarmLevel, Site
-from commandcenter.core.trends import TrendStore
+from commandcenter.core.trends import TrendStore, broken_at_gaps, gaps
+from commandcenter.services.protocols import GaugeStatus
 from commandcenter.ui import i18n
 from commandcenter.ui.alarms import strings as _strings  # noqa: F401 - registers the strings
 from commandcenter.ui.i18n import name_of, tr
@@ -68,6 +76,17 @@ WIDE_PEN_CURVES: Final = 6
 LABEL_GAUGES: Final = 3
 """A shared limit's label names this many gauges, then "+N"."""
 
+GAP_POLLS: Final = 5.0
+"""A silence longer than this many poll periods of the gauge's link is shown as comm lost."""
+MIN_GAP_S: Final = 15.0
+"""… and never a silence shorter than this (an RS-485 line may stretch its poll cycle)."""
+MAX_GAPS: Final = 12
+"""Most comm-lost spans shaded per curve (the newest)."""
+GAP_BRUSH: Final = (120, 130, 140, 60)
+"""Shade of a comm-lost span (grey, see-through)."""
+GAP_REFRESH_S: Final = 1.0
+"""How often a silence that lasts until now is extended, in seconds of the clock."""
+
 GAUGE_ROLE = Qt.ItemDataRole.UserRole + 40
 
 _LimitKey = tuple[float, AlarmLevel, str, str]
@@ -83,6 +102,14 @@ class _Trace:
     low: float = math.nan
     """Lowest finite value of the data given to the curve (NaN: none)."""
     high: float = math.nan
+    last_t: float = math.nan
+    """Time of the newest reading given to the curve (NaN: none)."""
+    inner: list[tuple[float, float]] = field(default_factory=list)
+    """Silences between readings (comm lost), oldest first."""
+    regions: list[pg.LinearRegionItem] = field(default_factory=list)
+    """Shaded comm-lost spans (re-used; extra ones hidden)."""
+    blind: bool = False
+    """The gauge is silent now."""
 
 
 @dataclass
@@ -99,6 +126,8 @@ class TrendsPage(QWidget):
         site: Gauge names, units and limits; the site's time zone for the x axis.
         clock: "Now" for the live window.
         lang: UI language.
+        status: Latest status per gauge: a gauge that is not available is shown silent up to
+            now even before its silence is long enough to count as a gap.
 
     Attributes:
         plot: The pyqtgraph plot widget.
@@ -110,12 +139,15 @@ class TrendsPage(QWidget):
 
     def __init__(self, trends: TrendStore, site: Site, clock: Clock, *,
                  lang: str | None = None, theme: Theme = DESK,
+                 status: Callable[[str], GaugeStatus] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trendsPage")
         self._trends = trends
         self._site = site
         self._clock = clock
+        self._status = status
+        self._gaps_at = -math.inf
         self._lang = lang or i18n.current()
         self._traces: dict[str, _Trace] = {}
         self._limits: dict[_LimitKey, _Limit] = {}
@@ -225,10 +257,9 @@ class TrendsPage(QWidget):
             gid = str(item.data(GAUGE_ROLE))
             item.setText(self._label(gid))
         for trace in self._traces.values():
-            trace.curve.opts["name"] = self._label(trace.gauge_id)
-            label = self.legend.getLabel(trace.curve)
-            if label is not None:
-                label.setText(self._label(trace.gauge_id))
+            self._legend(trace)
+            for region in trace.regions:
+                self._label_region(region, trace.gauge_id)
         for key in self._limits:
             self._label_limit(key)
         self._update_hint()
@@ -239,6 +270,20 @@ class TrendsPage(QWidget):
         if gauge is None:
             return gid
         return f"{gid}  {gauge.name.get(self._lang)} ({gauge.unit})"
+
+    def _legend(self, trace: _Trace) -> None:
+        text = self._label(trace.gauge_id)
+        if trace.blind:
+            text = tr("trends.comm_lost.legend", self._lang, label=text)
+        trace.curve.opts["name"] = text
+        label = self.legend.getLabel(trace.curve)
+        if label is not None:
+            label.setText(text)
+
+    def legend_text(self, gid: str) -> str | None:
+        """Return the legend entry of ``gid`` (``None`` if not drawn)."""
+        trace = self._traces.get(gid)
+        return str(trace.curve.opts["name"]) if trace else None
 
     def _update_hint(self) -> None:
         self.hint.setText(tr("trends.hint", self._lang) if self._traces
@@ -315,8 +360,11 @@ class TrendsPage(QWidget):
                         label="",
                         labelOpts={"position": 0.02 + 0.24 * (beside % 4),
                                    "color": LIMIT_COLOURS[t.level],
+                                   "fill": pg.mkBrush(255, 255, 255, 225),
+                                   "border": pg.mkPen(LIMIT_COLOURS[t.level], width=1),
                                    "anchors": [(0, 1), (0, 1)]})
-                    line.setZValue(-5)
+                    # over the curves: a label under a curve could not be read
+                    line.setZValue(10)
                     item.addItem(line)
                     shared = self._limits[key] = _Limit(line, [])
                 shared.gauges.append(gid)
@@ -335,6 +383,8 @@ class TrendsPage(QWidget):
             return
         item = self.plot.getPlotItem()
         item.removeItem(trace.curve)
+        for region in trace.regions:
+            item.removeItem(region)
         for key in trace.limits:
             shared = self._limits[key]
             shared.gauges.remove(gid)
@@ -383,6 +433,65 @@ class TrendsPage(QWidget):
                 return None if label is None else str(label.format)
         return None
 
+    def comm_lost(self, gid: str) -> list[tuple[float, float]]:
+        """Return the comm-lost spans shaded for ``gid`` (POSIX seconds), oldest first."""
+        trace = self._traces.get(gid)
+        if trace is None:
+            return []
+        return [tuple(float(x) for x in r.getRegion())  # type: ignore[misc]
+                for r in trace.regions if r.isVisible()]
+
+    def _gap_s(self, gid: str) -> float:
+        gauge = self._site.gauges.get(gid)
+        link = self._site.links.get(gauge.link) if gauge is not None else None
+        poll = link.poll_s if link is not None else 2.0
+        return max(GAP_POLLS * poll, MIN_GAP_S)
+
+    def _label_region(self, region: pg.LinearRegionItem, gid: str) -> None:
+        label = getattr(region, "comm_label", None)
+        if label is not None:
+            label.setFormat(f"{gid} {tr('trends.comm_lost', self._lang)}")
+
+    def _update_gaps(self, trace: _Trace, now: float) -> None:
+        """Shade the trace's silences, the one until now included; mark a silent gauge."""
+        spans = list(trace.inner)
+        st = None
+        if self._status is not None:
+            try:
+                st = self._status(trace.gauge_id)
+            except KeyError:
+                st = None
+        silent_now = not math.isnan(trace.last_t) and (
+            now - trace.last_t > self._gap_s(trace.gauge_id)
+            or (st is not None and not st.available and st.ts is not None))
+        if silent_now:
+            spans.append((trace.last_t, now))
+        spans = spans[-MAX_GAPS:]
+        item = self.plot.getPlotItem()
+        while len(trace.regions) < len(spans):
+            region = pg.LinearRegionItem(values=(0.0, 1.0), movable=False,
+                                         brush=pg.mkBrush(*GAP_BRUSH),
+                                         pen=pg.mkPen(GAP_BRUSH[:3], width=1,
+                                                      style=Qt.PenStyle.DotLine))
+            region.setZValue(-10)
+            # written along the start of the span, inside it: fits however short the span is
+            region.comm_label = pg.InfLineLabel(
+                region.lines[0], text="", position=0.97, rotateAxis=(1, 0),
+                anchors=[(1, 0), (1, 0)], color=self._text_colour,
+                fill=pg.mkBrush(255, 255, 255, 200))
+            self._label_region(region, trace.gauge_id)
+            item.addItem(region)
+            trace.regions.append(region)
+        for region, span in zip(trace.regions, spans, strict=False):
+            if tuple(region.getRegion()) != span:
+                region.setRegion(span)
+            region.setVisible(True)
+        for region in trace.regions[len(spans):]:
+            region.setVisible(False)
+        if silent_now != trace.blind:
+            trace.blind = silent_now
+            self._legend(trace)
+
     def curve_colour(self, gid: str) -> str | None:
         """Return the colour of the curve of ``gid`` (``None`` if not drawn)."""
         trace = self._traces.get(gid)
@@ -394,19 +503,30 @@ class TrendsPage(QWidget):
         """Give new data to every curve whose buffer changed; return how many changed."""
         if not self._traces:
             return 0
-        since = self._clock.now().timestamp() - WINDOW_S
+        now = self._clock.now().timestamp()
+        since = now - WINDOW_S
         changed = 0
+        tick = now - self._gaps_at >= GAP_REFRESH_S
+        if tick:
+            self._gaps_at = now
         for trace in self._traces.values():
             buf = self._trends.get(trace.gauge_id)
             version = buf.version
             if version == trace.version:
+                if tick:
+                    self._update_gaps(trace, now)
                 continue
             t, v = buf.snapshot(since)
-            trace.curve.setData(t, v)
+            gap = self._gap_s(trace.gauge_id)
+            bt, bv = broken_at_gaps(t, v, gap)
+            trace.curve.setData(bt, bv, connect="finite")
             trace.version = version
             finite = v[np.isfinite(v)]
             trace.low, trace.high = ((float(finite.min()), float(finite.max())) if finite.size
                                      else (math.nan, math.nan))
+            trace.last_t = float(t[-1]) if t.size else math.nan
+            trace.inner = gaps(t, gap)
+            self._update_gaps(trace, now)
             changed += 1
         self.redraws += changed
         if changed and self.follow.isChecked():
