@@ -22,7 +22,16 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -102,6 +111,9 @@ KPI_PERIODS: Final = (1, 24, 168)
 KPI_DIALOG_EVENTS: Final = 50_000
 """Most alarm events the alarm-load dialog reads from the log."""
 FLASH_MS: Final = 500
+COLUMN_SHARES: Final = (0.37, 0.29)
+"""Shares of the free width for the gauge and alarm columns (the note takes the rest)."""
+MIN_NAME_COLUMN: Final = 140
 
 
 # ---------------------------------------------------------------------- dialogs
@@ -811,14 +823,15 @@ class AlarmListPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(24)
-        # Short columns fit their text; gauge and alarm get room for an id and a name (the
-        # operator may widen them), the note takes the rest; longer text is elided and every
+        # Short columns fit their text; gauge, alarm and note share the rest of the width
+        # (see _fit_columns; the operator may still drag them), longer text is elided and every
         # cell's tooltip has the whole alarm. At 1920 px nothing needs a horizontal scrollbar.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for col, width in ((AlarmTableModel.COL_GAUGE, 300), (AlarmTableModel.COL_ALARM, 230)):
+        for col in (AlarmTableModel.COL_GAUGE, AlarmTableModel.COL_ALARM):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(col, width)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(AlarmTableModel.COL_NOTE, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.table.viewport().installEventFilter(self)
         self.table.selectionModel().currentRowChanged.connect(
             lambda *_: self._update_buttons())
         for sig in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
@@ -868,6 +881,23 @@ class AlarmListPage(QWidget):
 
     # ------------------------------------------------------------------ language and state
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Share the table's width out again whenever it changes."""
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self) -> None:
+        """Give gauge, alarm and note their share of what the short columns leave."""
+        header = self.table.horizontalHeader()
+        shares = {AlarmTableModel.COL_GAUGE: COLUMN_SHARES[0],
+                  AlarmTableModel.COL_ALARM: COLUMN_SHARES[1]}
+        fixed = sum(header.sectionSize(c) for c in range(self.proxy.columnCount())
+                    if c not in shares and c != AlarmTableModel.COL_NOTE)
+        rest = max(0, self.table.viewport().width() - fixed)
+        for col, share in shares.items():
+            header.resizeSection(col, max(MIN_NAME_COLUMN, int(rest * share)))
+
     def set_language(self, lang: str) -> None:
         """Show everything in ``lang``."""
         self._lang = lang
@@ -898,6 +928,7 @@ class AlarmListPage(QWidget):
         self.buttons["confirm"].setToolTip(tr("alarms.act.confirm.tip", lang))
         self.buttons["oos"].setToolTip(tr("alarms.act.oos.tip", lang))
         self.operator_label.setText(tr("alarms.act.operator", lang, who=self._operator()))
+        self._fit_columns()
         self._update_silence()
         self._update_buttons()
         self.refresh_kpi()
