@@ -13,13 +13,16 @@ from PySide6.QtGui import QColor, QImage
 
 from commandcenter.core.alarms import AlarmEngine
 from commandcenter.core.clock import ScriptedClock
+from commandcenter.core.hazard import HazardZone
 from commandcenter.core.siteio import load_site
+from commandcenter.geo.icons import HIDDEN_KINDS
 from commandcenter.ui import i18n
 from commandcenter.ui.alarms.scripted import EngineDesk
 from commandcenter.ui.extensions import VIEWS, UiContext
 from commandcenter.ui.map.demo import MemoryLog
 from commandcenter.ui.map.page import STATE_COALESCE_MS, MapPage
 from commandcenter.ui.map.pages import MAP_VIEW  # loads every page module (QtMultimedia too)
+from commandcenter.ui.map.zone import SourceKind, building_centroid
 from commandcenter.ui.screenshot import render_view
 
 REPO = Path(__file__).resolve().parents[2]
@@ -229,3 +232,256 @@ def test_render_view_map_writes_the_drawn_map(qtbot, tmp_path, demo, event_log):
     assert count("#1B7F3B", 0, map_right) > 100  # evacuation routes on the map
     assert count("#C62828", 0, map_right) > 100  # stranded labels and the release point
     assert count("#C62828", map_right, 1600) > 500  # the red "no safe route" box
+
+
+# ---------------------------------------------------------------------- details on click
+
+
+def click_popup(qtbot, page, lat, lon):
+    """Click the map at ``(lat, lon)`` as a user does; return the text of the popup it opens."""
+    return js(qtbot, page, f"""(() => {{
+        const map = {LEAFLET};
+        map.closePopup();
+        map.setView([{lat}, {lon}], Math.max(map.getZoom(), 18), {{animate: false}});
+        map.fire("click", {{latlng: L.latLng({lat}, {lon})}});
+        const all = document.querySelectorAll(".leaflet-popup-content");
+        const box = all[all.length - 1];
+        return box && box.closest(".leaflet-popup").style.opacity !== "0" ?
+            box.textContent : null;
+    }})()""")
+
+
+def test_clicking_any_feature_shows_its_details(qtbot, page):
+    demo = page.site
+    page.zone_panel.wind_from.setValue(90)
+    page.zone_panel.wind_speed.setValue(3.0)
+    page.zone_panel.override.setChecked(True)
+    page.place_hazard(30.81418, 121.45405)
+    qtbot.waitUntil(lambda: page.answer is not None and page.settled, timeout=20_000)
+    answer = page.answer
+    # A road and a walkway (one no route is drawn over): name, kind, length, its two nodes.
+    walked = {e for r in answer.evacuation.routes.values() for e in r.edge_ids}
+    on_ways = {(round(lat, 6), round(lon, 6)) for hits in answer.nearest.values()
+               for h in hits[:1] for lat, lon in h.coords}
+    for kind, label in (("road", "Road"), ("walkway", "Walkway")):
+        edge = next(e for e in demo.edges.values() if e.kind == kind and e.length_m > 15
+                    and e.id not in walked
+                    and not {(round(lat, 6), round(lon, 6)) for lon, lat in e.path} & on_ways
+                    and not any(answer.zone.contains(lat, lon) for lon, lat in e.path))
+        half = len(edge.path) // 2  # the middle of the drawn line, bends and all
+        (lon0, lat0), (lon1, lat1) = edge.path[half - 1 + len(edge.path) % 2], edge.path[half]
+        # Zoomed in (click_popup) so that a click lands on one short edge, as a user does.
+        text = click_popup(qtbot, page, (lat0 + lat1) / 2, (lon0 + lon1) / 2)
+        assert text == (f"{edge.id}Kind{label}Length{edge.length_m:.0f} mNodes{edge.source} – "
+                        f"{edge.target}"), kind
+    # A building: its details and where its people go.
+    route = answer.evacuation.routes["WH-702"]
+    b = demo.buildings["WH-702"]
+    lat, lon = building_centroid(b)
+    text = click_popup(qtbot, page, lat, lon)
+    assert text.startswith(f"{b.name.en} (WH-702)Kind")
+    assert f"Evacuation→ {route.assembly_point}: {route.length_m:.0f} m" in text
+    # The zone: its source, radius, sector and wind, from inside it where nothing else is.
+    js(qtbot, page, f"{LEAFLET}.setView([{answer.zone.lat}, {answer.zone.lon}], 17, "
+                    f"{{animate: false}}); 1")
+    zone_text = js(qtbot, page, f"""(() => {{
+        for (let i = 1; i < 60; i += 1) {{
+            const t = window.ccHitAt({answer.zone.lat}, {answer.zone.lon} - i * 0.0001);
+            if (t && t.startsWith("Hazard zone")) {{ return t; }}
+        }}
+        return null; }})()""")
+    assert zone_text is not None
+    assert "SourceSource: set on the map by the commander" in zone_text
+    assert "Isolation radius100 m" in zone_text
+    assert "Downwind sector500 m, 60° wide, towards W" in zone_text
+    assert "Windfrom E (90°), 3 m/s" in zone_text
+    # A route: from where to which assembly point, how long.
+    coords = route.coords
+    mid = coords[len(coords) // 2]
+    js(qtbot, page, f"{LEAFLET}.setView([{mid[0]}, {mid[1]}], 18, {{animate: false}}); 1")
+    hit = js(qtbot, page, f"window.ccHitAt({mid[0]}, {mid[1]})")
+    assert hit is not None and " → " in hit and "Length" in hit
+    assert page.web.loads == 1
+
+
+# ---------------------------------------------------------------------- drawing the zone
+
+
+def drag_handle(qtbot, page, css, lat, lon):
+    js(qtbot, page, f"""{LEAFLET}.eachLayer((l) => {{
+        const el = l.getElement && l.getElement();
+        if (el && el.matches && el.matches("{css}")) {{
+            l.fire("dragstart"); l.setLatLng([{lat}, {lon}]); l.fire("drag");
+            l.fire("dragend");
+        }} }}); 1""")
+
+
+def test_the_commander_draws_the_zone_and_resizes_it_with_handles(qtbot, page):
+    page.zone_panel.draw.click()
+    state = inspect(qtbot, page)
+    assert state["drawing"] is True and state["placing"] is False
+    # Press at the chlorine station, drag 180 m east, let go (JS → bridge → Python).
+    frame = HazardZone(30.81418, 121.45405, 1.0)
+    end = frame.from_local(180.0, 0.0)
+    js(qtbot, page, f"""(() => {{
+        const map = {LEAFLET};
+        map.fire("mousedown", {{latlng: L.latLng(30.81418, 121.45405)}});
+        map.fire("mousemove", {{latlng: L.latLng({end[0]}, {(30.81418 + end[0]) / 2})}});
+        map.fire("mousemove", {{latlng: L.latLng({end[0]}, {end[1]})}});
+        map.fire("mouseup", {{latlng: L.latLng({end[0]}, {end[1]})}});
+        return 1; }})()""")
+    qtbot.waitUntil(lambda: page.setup is not None, timeout=10_000)
+    assert page.setup.centre == pytest.approx((30.81418, 121.45405))
+    assert page.setup.radius_m == pytest.approx(180, abs=1)
+    assert page.setup.source == SourceKind.COMMANDER and page.setup.radius_edited
+    assert page.zone_panel.radius.value() == round(page.setup.radius_m)
+    assert not page.zone_panel.draw.isChecked()
+    qtbot.waitUntil(lambda: page.answer is not None and page.settled, timeout=20_000)
+    state = inspect(qtbot, page)
+    assert state["drawing"] is False and state["handles"] == ["radius"]  # no wind, no sector
+    assert state["hazard"]["radius_m"] == pytest.approx(180, abs=1)
+    # Drag the radius handle out to 260 m: the panel follows, routes are computed again.
+    first = page.answer
+    far = frame.from_local(-260.0, 0.0)
+    drag_handle(qtbot, page, ".cc-handle:not(.tip)", *far)
+    qtbot.waitUntil(lambda: page.setup.radius_m == 260, timeout=10_000)
+    assert page.zone_panel.radius.value() == 260
+    qtbot.waitUntil(lambda: page.answer is not first and page.settled, timeout=20_000)
+    assert page.answer.zone.radius_m == 260
+    # With a wind the sector has a handle at its tip: drag it to 650 m downwind.
+    page.zone_panel.wind_from.setValue(90)
+    page.zone_panel.wind_speed.setValue(3.0)
+    page.zone_panel.override.setChecked(True)
+    qtbot.waitUntil(lambda: page.settled and inspect(qtbot, page)["handles"] == ["radius",
+                                                                                  "tip"],
+                    timeout=20_000)
+    assert page.setup.downwind_m == 500  # the site's default downwind distance
+    tip = frame.from_local(-650.0, 30.0)  # off the axis: its projection on it counts
+    drag_handle(qtbot, page, ".cc-handle.tip", *tip)
+    qtbot.waitUntil(lambda: page.setup.downwind_m == 650, timeout=10_000)
+    assert page.zone_panel.downwind.value() == 650
+    qtbot.waitUntil(lambda: page.answer.zone.sector_length_m == 650 and page.settled,
+                    timeout=20_000)
+    # In draw mode a click without a drag moves the source and keeps the radius.
+    page.zone_panel.draw.click()
+    js(qtbot, page, f"""(() => {{
+        const map = {LEAFLET};
+        map.fire("mousedown", {{latlng: L.latLng(30.8150, 121.4530)}});
+        map.fire("mouseup", {{latlng: L.latLng(30.8150, 121.4530)}});
+        return 1; }})()""")
+    qtbot.waitUntil(lambda: page.setup.centre == pytest.approx((30.8150, 121.4530)),
+                    timeout=10_000)
+    assert page.setup.radius_m == 260 and page.setup.downwind_m == 650
+    # Placing and drawing exclude each other.
+    page.zone_panel.draw.click()
+    page.zone_panel.place.click()
+    assert not page.zone_panel.draw.isChecked()
+    state = inspect(qtbot, page)
+    assert state["placing"] is True and state["drawing"] is False
+    assert page.web.loads == 1
+
+
+# ---------------------------------------------------------------------- the demo release, read
+
+
+@pytest.fixture
+def release(qtbot, demo):
+    from commandcenter.ui.map.demo import release_desk, release_incident
+
+    p = shown(qtbot, MapPage(demo, alarms=release_desk(demo, T0),
+                             incidents=release_incident(demo, T0), lang="en"))
+    p.resize(1400, 860)
+    qtbot.waitUntil(lambda: p.answer is not None and p.settled, timeout=30_000)
+    yield p
+    p.close()
+    p.shutdown()
+    p.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def settled_layout(qtbot, page, script):
+    """Run ``script`` (a view change) and return the page's state once labels are placed."""
+    before = inspect(qtbot, page)["stats"]["layouts"]
+    js(qtbot, page, script)
+    qtbot.waitUntil(lambda: inspect(qtbot, page)["stats"]["layouts"] > before, timeout=10_000)
+    qtbot.wait(100)
+    return inspect(qtbot, page)
+
+
+def test_incident_labels_hide_nothing_that_must_be_read(qtbot, release):
+    page = release
+    state = settled_layout(qtbot, page, f"{LEAFLET}.fire('moveend'); 1")
+    stranded = sorted(s.building for s in page.answer.evacuation.stranded)
+    assert stranded and state["stranded"] == stranded
+    keys = set(state["labels"])
+    assert {f"s:{b}" for b in stranded} <= keys
+    assert {"g:CL2-120-01", "g:CL2-120-02", "g:CL2-120-03"} <= keys
+    # No label covers another, a building's name, an assembly point or a map control.
+    assert state["hidden"] == []
+    # Labels stay inside the map.
+    width, height = page.web.width(), page.web.height()
+    for key, r in state["labels"].items():
+        assert 0 <= r["x"] <= width - r["w"] and 0 <= r["y"] <= height - r["h"], key
+    # Zoomed in on the release they are placed again, still clear of each other.
+    state = settled_layout(qtbot, page, f"{LEAFLET}.setView([30.8142, 121.4540], 18, "
+                                        f"{{animate: false}}); 1")
+    assert [h for h in state["hidden"] if h[1] != "building"] == []
+    # The building labels under a stranded building's callout are hidden: the callout names it.
+    hidden_names = js(qtbot, page, """Array.from(document.querySelectorAll(
+        ".leaflet-tooltip.cc-blabel.cc-hidden")).map((e) => e.textContent).sort().join(",")""")
+    assert hidden_names == ",".join(stranded)
+
+
+def test_resources_wear_their_kinds_glyph_and_the_legend_explains_the_symbols(qtbot, release):
+    page = release
+    glyphs = json.loads(js(qtbot, page, """JSON.stringify(Array.from(document.querySelectorAll(
+        ".cc-res svg.cc-glyph")).map((e) => e.getAttribute("aria-label")))"""))
+    shown_kinds = {r.kind.value for r in page.site.resources.values()
+                   if r.kind not in HIDDEN_KINDS and r.kind != "assembly_point"}
+    assert set(glyphs) == shown_kinds
+    assert len(glyphs) == sum(1 for r in page.site.resources.values()
+                              if r.kind.value in shown_kinds)
+    # Every kind is in the layer list with its glyph; the legend has the line styles.
+    listed = json.loads(js(qtbot, page, """JSON.stringify(Array.from(document.querySelectorAll(
+        ".leaflet-control-layers-overlays label")).map((e) => [e.textContent.trim(),
+        (e.querySelector("svg.cc-glyph") || {getAttribute: () => null})
+            .getAttribute("aria-label")]))"""))
+    kinds = {glyph: text for text, glyph in listed if glyph}
+    assert set(kinds) == {r.kind.value for r in page.site.resources.values()} - {
+        "assembly_point"}
+    assert kinds["fire_truck"] == "Fire truck"
+    # The legend and the layer list sit beside the site, never on it: the site is fitted
+    # left of their column. On this small map both are closed until clicked.
+    left = js(qtbot, page, """Math.min(...Array.from(document.querySelectorAll(
+        ".leaflet-top.leaflet-right .leaflet-control")).map((e) =>
+        e.getBoundingClientRect().left))""")
+    bounds = page.site.bounds()
+    east = js(qtbot, page, f"{LEAFLET}.latLngToContainerPoint([{bounds[1][0]}, "
+                           f"{bounds[1][1]}]).x")
+    assert east < left
+    assert js(qtbot, page, "document.querySelector('.cc-legend').textContent") == "▸ Legend"
+    js(qtbot, page, "document.querySelector('.cc-legend-title').click(); 1")
+    legend = js(qtbot, page, "document.querySelector('.cc-legend').textContent")
+    for text in ("alarm level 2", "Hazard zone", "Evacuation route", "Route out of the zone",
+                 "NO SAFE ROUTE", "Way of a nearest resource", "In the zone: do not use"):
+        assert text in legend, text
+
+
+def test_the_wall_map_lists_the_resource_glyphs_in_its_legend(qtbot, demo, desk):
+    from commandcenter.ui.theme import WALL
+
+    p = shown(qtbot, MapPage(demo, alarms=desk, incidents=None, lang="zh", interactive=False,
+                             theme=WALL))
+    try:
+        legend = js(qtbot, p, "document.querySelector('.cc-legend').innerHTML")
+        assert js(qtbot, p, "document.querySelectorAll('.leaflet-control-layers').length") == 0
+        for kind in ("fire_truck", "scba_cabinet", "first_aid", "ambulance"):
+            assert f"aria-label='{kind}'" in legend or f'aria-label="{kind}"' in legend, kind
+        assert "消防车" in legend
+        assert js(qtbot, p, "document.querySelector('.cc-res svg').getAttribute('width')") \
+            == "34"
+    finally:
+        p.close()
+        p.shutdown()
+        p.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -20,15 +20,18 @@ from commandcenter.ui.alarms.scripted import EngineDesk
 from commandcenter.ui.map.bridge import (
     BadMessage,
     Drawn,
+    DrawZone,
     MapBridge,
     PlaceHazard,
     Ready,
+    SetDownwind,
+    SetRadius,
     parse_message,
 )
 from commandcenter.ui.map.demo import MemoryLog
 from commandcenter.ui.map.html import page_html
 from commandcenter.ui.map.page import MapPage
-from commandcenter.ui.map.panel import wind_text
+from commandcenter.ui.map.panel import AnswerPanel, wind_text
 from commandcenter.ui.map.zone import (
     HazardSetup,
     SourceKind,
@@ -75,6 +78,10 @@ def hold(desk, clock, gauge, value):
     ('{"type": "hazard", "lat": 30.81, "lon": 121.45, "how": "click"}',
      PlaceHazard(30.81, 121.45, "click")),
     ('{"how": "drag", "lon": 121, "lat": 30, "type": "hazard"}', PlaceHazard(30.0, 121.0, "drag")),
+    ('{"type": "zone", "lat": 30.81, "lon": 121.45, "radius_m": 180}',
+     DrawZone(30.81, 121.45, 180.0)),
+    ('{"type": "radius", "radius_m": 10}', SetRadius(10.0)),
+    ('{"type": "downwind", "downwind_m": 0}', SetDownwind(0.0)),
 ])
 def test_well_formed_messages(text, message):
     assert parse_message(text) == message
@@ -96,11 +103,33 @@ def test_well_formed_messages(text, message):
     ('{"type": "hazard", "lat": 30, "lon": 121, "how": "teleport"}', "how must be"),
     ('{"type": "hazard", "lat": 30, "lon": 121}', "missing how"),
     ('{"type": "ready", "pad": "' + "x" * 2000 + '"}', "at most 1024"),
+    ('{"type": "zone", "lat": 30.8, "lon": 121.4, "radius_m": 5}',
+     "zone: radius_m must be 10–10000 m, not 5"),
+    ('{"type": "zone", "lat": 300, "lon": 121.4, "radius_m": 50}', "zone: (300.0, 121.4) is not"),
+    ('{"type": "zone", "lat": 30.8, "lon": 121.4}', "zone: missing radius_m"),
+    ('{"type": "radius", "radius_m": 20000}', "radius: radius_m must be 10–10000 m, not 20000"),
+    ('{"type": "radius", "radius_m": "wide"}', "radius_m must be a finite number"),
+    ('{"type": "radius", "radius_m": 50, "how": "drag"}', "radius: unexpected how"),
+    ('{"type": "downwind", "downwind_m": -1}', "downwind: downwind_m must be 0–50000 m, not -1"),
+    ('{"type": "downwind", "downwind_m": Infinity}', "downwind_m must be a finite number"),
 ])
 def test_malformed_messages_are_refused_with_a_reason(text, why):
     with pytest.raises(BadMessage, match=None) as err:
         parse_message(text)
     assert why in str(err.value)
+
+
+def test_the_bridge_passes_on_the_commanders_drawing(qtbot):
+    bridge = MapBridge()
+    got = []
+    bridge.zone_drawn.connect(lambda lat, lon, r: got.append(("zone", lat, lon, r)))
+    bridge.radius_set.connect(lambda r: got.append(("radius", r)))
+    bridge.downwind_set.connect(lambda d: got.append(("downwind", d)))
+    bridge.post('{"type": "zone", "lat": 30.81, "lon": 121.45, "radius_m": 180}')
+    bridge.post('{"type": "radius", "radius_m": 250}')
+    bridge.post('{"type": "downwind", "downwind_m": 650}')
+    assert got == [("zone", 30.81, 121.45, 180.0), ("radius", 250.0), ("downwind", 650.0)]
+    assert bridge.ignored == 0
 
 
 def test_the_bridge_ignores_malformed_messages_with_a_log_line(qtbot, caplog):
@@ -233,8 +262,67 @@ def test_the_page_loads_nothing_from_outside(demo):
     data = json.loads(page.split("window.CC_DATA = ")[1].split(";\n")[0])
     assert {b["id"] for b in data["buildings"]} == set(demo.buildings)
     assert {g["id"] for g in data["gauges"]} == set(demo.gauges)
-    assert len(data["roads"]) + len(data["walkways"]) == len(demo.edges)
+    assert {e["id"] for e in data["network"]} == set(demo.edges)
+    edge = data["network"][0]
+    assert set(edge) == {"id", "road", "len", "a", "b", "p"}  # what a click on it shows
     assert data["strings"]["en"]["no_route"] == "NO SAFE ROUTE"
+    assert data["strings"]["zh"]["compass"][2] == "东"
+    # Every resource kind has its own glyph, inline SVG (no icon font, no file, no URL).
+    glyphs = {k: v["glyph"] for k, v in data["kinds"].items()}
+    assert len(set(glyphs.values())) == len(glyphs)
+    assert all(g.startswith("<svg class='cc-glyph'") and "url(" not in g and "href" not in g
+               for g in glyphs.values())
+    assert "fa-" not in page and "font-awesome" not in page.lower()
+
+
+def test_flags_have_their_own_columns_and_ids_come_first(qtbot, demo, router):
+    setup = HazardSetup(building_centroid(demo.buildings["U-120"]), SourceKind.BUILDING, "U-120",
+                        100.0, 800.0, 60.0, Wind(90.0, 3.0, WindSource.GAUGES))
+    summary = summarise(demo, router.answer(setup.zone()))
+    assert any(m.upwind for m in summary.muster) and any(n.in_zone for n in summary.nearest)
+    for lang, upwind, in_zone in (("en", "upwind", "in zone"), ("zh", "上风向", "区内")):
+        panel = AnswerPanel(demo, lang=lang)
+        qtbot.addWidget(panel)
+        panel.resize(496, 900)
+        panel.show_summary(summary)
+        for i, m in enumerate(summary.muster):
+            name = panel.muster.item(i, 0).text()
+            assert name.startswith(m.assembly_point) and upwind not in name
+            assert panel.muster.item(i, 1).text() == (upwind if m.upwind else "")
+            assert panel.muster.item(i, 2).text().startswith(str(m.people))
+        for i, n in enumerate(summary.nearest):
+            label = panel.nearest.item(i, 1).text()
+            assert label.startswith(n.resource) and in_zone not in label
+            assert panel.nearest.item(i, 2).text() == (in_zone if n.in_zone else "")
+            # The full name is one hover away.
+            assert panel.nearest.item(i, 1).toolTip().startswith(
+                demo.resources[n.resource].name.get(lang))
+        # The flag columns are never squeezed: they are as wide as their widest flag.
+        metrics = panel.muster.fontMetrics()
+        assert panel.muster.columnWidth(1) >= metrics.horizontalAdvance(upwind)
+        assert panel.nearest.columnWidth(2) >= metrics.horizontalAdvance(in_zone)
+    ap = summary.muster[0].assembly_point  # 紧急集合点 AP-1（北门广场） → AP-1（北门广场）
+    assert panel.muster.item(0, 0).text() == \
+        f"{ap}（{demo.resources[ap].name.zh.split('（')[1]}"
+
+
+def test_a_zone_set_by_hand_gets_the_sites_downwind_distance(qtbot, demo):
+    page = MapPage(demo, alarms=None, incidents=None, lang="en")
+    qtbot.addWidget(page)
+    assert page.zone_panel.downwind.value() == 500
+    page.zone_panel.wind_from.setValue(90)
+    page.zone_panel.wind_speed.setValue(3.0)
+    page.zone_panel.override.setChecked(True)  # entered before there is a zone: kept for it
+    page.place_hazard(30.81418, 121.45405)
+    zone = page.setup.zone()
+    assert page.setup.downwind_m == 500 and zone.has_sector and zone.sector_length_m == 500
+    assert zone.downwind_deg == 270.0
+    assert "downwind 500 m, sector 60°, towards W" in page.zone_panel.info.text()
+    unknown_plan = derive_setup(demo, plan_id="NO-SUCH-PLAN", location="U-120",
+                                incident_id=None, alarms=[], wind=Wind(90.0, 3.0,
+                                                                       WindSource.GAUGES))
+    assert unknown_plan is not None and unknown_plan.downwind_m == 500
+    page.shutdown()
 
 
 # ---------------------------------------------------------------------- the page without services

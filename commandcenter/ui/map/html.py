@@ -16,8 +16,9 @@ from typing import Any
 from PySide6.QtCore import QFile, QIODevice
 
 from commandcenter.core.site import ResourceKind, Site
+from commandcenter.geo.icons import HIDDEN_KINDS, RESOURCE_COLOURS, glyph_svg
 from commandcenter.geo.offline import MapError, OfflineMap, asset_references, standalone_html
-from commandcenter.geo.sitemap import RESOURCE_COLOURS
+from commandcenter.geo.sitemap import NEAREST_COLOUR
 from commandcenter.ui.alarms.overview import TILE_STYLES, TileState
 from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.map import strings  # noqa: F401  (registers the UI strings)
@@ -26,14 +27,20 @@ from commandcenter.ui.map.script import MAP_NAME_MARK, PAGE_CSS, PAGE_SCRIPT
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
 """The ``QWebChannel`` client script, from Qt's own resources (read here and put inline)."""
 
-HIDDEN_KINDS = frozenset({ResourceKind.FIRE_HYDRANT, ResourceKind.EXTINGUISHER_STATION,
-                          ResourceKind.EYEWASH_SHOWER})
-"""Numerous small resources whose layers start switched off (the layer control shows them)."""
+GLYPH_PX = {"desk": 24, "wall": 34}
+"""Size of a resource glyph on the map, per theme."""
+
+LIST_GLYPH_PX = {"desk": 18, "wall": 26}
+"""Size of a glyph in the layer list and the legend, per theme."""
 
 _PAGE_STRINGS = ("kind", "people", "hazards", "none", "spec", "quantity", "capacity", "building",
                  "value", "unit", "state", "no_route", "people_n", "min", "from_inside",
-                 "placing", "legend_gauges", "legend_zone", "zone", "route", "route_inside",
-                 "routes", "nearest", "gauges", "buildings", "network", "boundary")
+                 "placing", "drawing", "legend", "legend_gauges", "legend_zone", "legend_resources",
+                 "zone", "route", "route_inside", "routes", "nearest", "nearest_way", "gauges",
+                 "buildings", "network", "boundary", "evacuation", "ap", "ap_blocked", "road",
+                 "walkway", "length", "nodes", "source", "radius", "sector", "wind", "plan",
+                 "zone_sector", "zone_no_sector", "wind_from", "wind_unknown", "walk",
+                 "distance", "drive", "upwind", "radius_handle", "downwind_handle")
 _STATE_NAMES = {
     TileState.NORMAL: "alarms.state.normal",
     TileState.PREALARM: "alarm.prealarm",
@@ -62,6 +69,8 @@ def site_data(site: Site, lang: str, *, interactive: bool = True,
     wall display.
     """
     kinds_order = {k.value: i for i, k in enumerate(ResourceKind)}
+    size = GLYPH_PX["wall" if wall else "desk"]
+    small = LIST_GLYPH_PX["wall" if wall else "desk"]
     states = {}
     for state, style in TILE_STYLES.items():
         states[state.value] = {"fill": style.fill, "text": style.text, "border": style.border,
@@ -73,7 +82,8 @@ def site_data(site: Site, lang: str, *, interactive: bool = True,
         "lang": lang,
         "interactive": interactive,
         "wall": wall,
-        "strings": {lang_: {k: tr(f"map.js.{k}", lang_) for k in _PAGE_STRINGS}
+        "strings": {lang_: {**{k: tr(f"map.js.{k}", lang_) for k in _PAGE_STRINGS},
+                            "compass": [tr(f"map.compass.{i}", lang_) for i in range(8)]}
                     for lang_ in ("zh", "en")},
         "boundary": [_pt(lat, lon) for lon, lat in site.boundary.outline[0]]
         if site.boundary is not None else None,
@@ -84,10 +94,9 @@ def site_data(site: Site, lang: str, *, interactive: bool = True,
             "people": b.occupancy, "hazards": list(b.hazards),
             "ring": [_pt(lat, lon) for lon, lat in b.outline[0]],
         } for b in site.buildings.values()],
-        "roads": [[_pt(lat, lon) for lon, lat in e.path] for e in site.edges.values()
-                  if e.kind == "road"],
-        "walkways": [[_pt(lat, lon) for lon, lat in e.path] for e in site.edges.values()
-                     if e.kind != "road"],
+        "network": [{"id": e.id, "road": e.kind == "road", "len": round(e.length_m),
+                     "a": e.source, "b": e.target,
+                     "p": [_pt(lat, lon) for lon, lat in e.path]} for e in site.edges.values()],
         "resources": [{
             "id": r.id, "kind": r.kind.value, "name": r.name.model_dump(), "spec": r.spec,
             "quantity": r.quantity, "capacity": r.capacity, "building": r.building,
@@ -96,8 +105,12 @@ def site_data(site: Site, lang: str, *, interactive: bool = True,
         "kinds": {k.value: {"name": {lang_: name_of("resource", k.value, lang_)
                                      for lang_ in ("zh", "en")},
                             "colour": RESOURCE_COLOURS.get(k, "#000000"),
+                            "glyph": glyph_svg(k.value, size),
+                            "icon": glyph_svg(k.value, small),
                             "order": kinds_order[k.value],
                             "shown": k not in HIDDEN_KINDS} for k in ResourceKind},
+        "glyphSize": size,
+        "nearestColour": NEAREST_COLOUR,
         "gauges": [{"id": g.id, "name": g.name.model_dump(), "kind": g.kind.value,
                     "unit": g.unit, "at": _pt(*g.location)} for g in site.gauges.values()],
         "states": states,
@@ -108,7 +121,7 @@ def site_data(site: Site, lang: str, *, interactive: bool = True,
 def _state_css() -> str:
     rules = []
     for state, style in TILE_STYLES.items():
-        rules.append(f".leaflet-tooltip.cc-g-{state.value} {{ background: {style.fill}; "
+        rules.append(f".cc-lbl.cc-g-{state.value} {{ background: {style.fill}; "
                      f"color: {style.text}; border-color: {style.border}; }}")
         hatch = (f" background-image: repeating-linear-gradient(45deg, {style.hatch} 0 2px, "
                  f"transparent 2px 5px);" if style.hatch else "")

@@ -156,6 +156,7 @@ class MapPage(QWidget):
         self.answer: IncidentAnswer | None = None
         self.web: Any = None
         self._placing = False
+        self._drawing = False
         self._sent_gauges: dict[str, dict[str, str]] = {}
         self._pending_generation = 0
         self._page_error = ""
@@ -231,6 +232,7 @@ class MapPage(QWidget):
             self._incidents.closed.connect(self._incident_closed)
 
         self.zone_panel.place_toggled.connect(self.set_placing)
+        self.zone_panel.draw_toggled.connect(self.set_drawing)
         self.zone_panel.radius_changed.connect(self._radius_edited)
         self.zone_panel.downwind_changed.connect(self._downwind_edited)
         self.zone_panel.wind_override_changed.connect(self._wind_overridden)
@@ -271,6 +273,9 @@ class MapPage(QWidget):
         web.page_failed.connect(lambda where: self.map_message.setText(
             tr("map.page_error", self._lang, error=where)))
         web.bridge.hazard_placed.connect(self.place_hazard)
+        web.bridge.zone_drawn.connect(self.draw_zone)
+        web.bridge.radius_set.connect(lambda m: self._radius_edited(round(m)))
+        web.bridge.downwind_set.connect(lambda m: self._downwind_edited(round(m)))
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._drop_web_view)
@@ -298,6 +303,7 @@ class MapPage(QWidget):
         self._push_zone()
         self._push_routes()
         web.call("ccSetPlacing", self._placing, serial=False)
+        web.call("ccSetDrawing", self._drawing, serial=False)
 
     def _call(self, function: str, *args: object, serial: bool = True) -> None:
         if self.web is not None:
@@ -409,7 +415,17 @@ class MapPage(QWidget):
         self.answer_panel.set_status(tr("map.computing", self._lang))
 
     def _push_zone(self) -> None:
-        self._call("ccSetHazard", zone_feature(self.setup) if self.setup else None)
+        setup = self.setup
+        if setup is None:
+            self._call("ccSetHazard", None)
+            return
+        feature = zone_feature(setup)
+        plan = self.site.plans.get(setup.plan_id) if setup.plan_id else None
+        feature["properties"].update({
+            "source": {lang: tr(f"map.source.{setup.source.value}", lang,
+                                label=setup.source_label) for lang in ("zh", "en")},
+            "plan": f"{plan.id} {plan.title.get(self._lang)}" if plan is not None else None})
+        self._call("ccSetHazard", feature)
 
     def _push_routes(self) -> None:
         if self.answer is None:
@@ -443,35 +459,75 @@ class MapPage(QWidget):
     def set_placing(self, on: bool) -> None:
         """Arm (or disarm) "click the map to set the release point"."""
         self._placing = on and self.interactive
+        if self._placing:
+            self._drawing = False
+        self.zone_panel.set_placing(self._placing)
+        self.zone_panel.set_drawing(self._drawing)
+        self._call("ccSetDrawing", self._drawing, serial=False)
+        self._call("ccSetPlacing", self._placing, serial=False)
+
+    def set_drawing(self, on: bool) -> None:
+        """Arm (or disarm) "press on the release point and drag out to the radius"."""
+        self._drawing = on and self.interactive
+        if self._drawing:
+            self._placing = False
+        self.zone_panel.set_drawing(self._drawing)
         self.zone_panel.set_placing(self._placing)
         self._call("ccSetPlacing", self._placing, serial=False)
+        self._call("ccSetDrawing", self._drawing, serial=False)
+
+    def _disarm(self) -> None:
+        self._placing = self._drawing = False
+        self.zone_panel.set_placing(False)
+        self.zone_panel.set_drawing(False)
+
+    def _moved(self, lat: float, lon: float, **changes: Any) -> HazardSetup:
+        """The current zone moved to ``(lat, lon)`` (a new one set by hand if there is none)."""
+        label = f"{lat:.5f}, {lon:.5f}"
+        if self.setup is None:
+            setup = HazardSetup((lat, lon), SourceKind.COMMANDER, label,
+                                float(self.zone_panel.radius.value() or DEFAULT_RADIUS_M),
+                                float(self.zone_panel.downwind.value()), DEFAULT_SECTOR_DEG,
+                                self.zone_panel.override_wind() or self._wind())
+        else:
+            setup = replace(self.setup, centre=(lat, lon), source=SourceKind.COMMANDER,
+                            source_label=label)
+        return replace(setup, **changes) if changes else setup
 
     def place_hazard(self, lat: float, lon: float, how: str = "click") -> None:
         """Put the release point at ``(lat, lon)`` (from the map or by hand)."""
         if not self.interactive or not (math.isfinite(lat) and math.isfinite(lon)):
             return
-        self._placing = False
-        self.zone_panel.set_placing(False)
-        label = f"{lat:.5f}, {lon:.5f}"
-        if self.setup is None:
-            wind = self._wind()
-            setup = HazardSetup((lat, lon), SourceKind.COMMANDER, label,
-                                float(self.zone_panel.radius.value() or DEFAULT_RADIUS_M),
-                                float(self.zone_panel.downwind.value()), DEFAULT_SECTOR_DEG,
-                                wind)
-        else:
-            setup = replace(self.setup, centre=(lat, lon), source=SourceKind.COMMANDER,
-                            source_label=label)
+        self._disarm()
         _LOGGER.info("hazard source set on the map (%s) at %.6f, %.6f", how, lat, lon)
-        self.set_setup(setup)
+        self.set_setup(self._moved(lat, lon))
+
+    def draw_zone(self, lat: float, lon: float, radius_m: float) -> None:
+        """Make the zone the commander drew: source at ``(lat, lon)``, ``radius_m`` around it."""
+        if not self.interactive or not all(math.isfinite(v) for v in (lat, lon, radius_m)) \
+                or radius_m <= 0:
+            return
+        self._disarm()
+        _LOGGER.info("hazard zone drawn on the map at %.6f, %.6f, radius %.0f m", lat, lon,
+                     radius_m)
+        self.set_setup(self._moved(lat, lon, radius_m=float(round(radius_m)),
+                                   radius_edited=True))
 
     def _radius_edited(self, value: int) -> None:
-        if self.setup is not None and value > 0:
-            self.set_setup(replace(self.setup, radius_m=float(value), radius_edited=True))
+        if self.setup is None or value <= 0:
+            return
+        if value == self.setup.radius_m:
+            self._push_zone()  # a handle let go where it started: put it back
+            return
+        self.set_setup(replace(self.setup, radius_m=float(value), radius_edited=True))
 
     def _downwind_edited(self, value: int) -> None:
-        if self.setup is not None:
-            self.set_setup(replace(self.setup, downwind_m=float(value), radius_edited=True))
+        if self.setup is None or value < 0:
+            return
+        if value == self.setup.downwind_m:
+            self._push_zone()
+            return
+        self.set_setup(replace(self.setup, downwind_m=float(value), radius_edited=True))
 
     def _wind_overridden(self, wind: object) -> None:
         if self.setup is None:

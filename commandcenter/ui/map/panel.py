@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from commandcenter.core.hazard import default_downwind_m
 from commandcenter.core.site import Site
 from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.map import strings as _strings
@@ -74,6 +75,7 @@ class ZonePanel(QFrame):
 
     Signals:
         place_toggled(bool): "Set hazard here" was switched on or off.
+        draw_toggled(bool): "Draw zone" was switched on or off.
         radius_changed(int): New isolation radius (m).
         downwind_changed(int): New downwind sector length (m).
         wind_override_changed(object): A :class:`Wind` entered by hand, or ``None`` to go back
@@ -83,6 +85,7 @@ class ZonePanel(QFrame):
     """
 
     place_toggled = Signal(bool)
+    draw_toggled = Signal(bool)
     radius_changed = Signal(int)
     downwind_changed = Signal(int)
     wind_override_changed = Signal(object)
@@ -113,6 +116,9 @@ class ZonePanel(QFrame):
         self.place = QPushButton(self)
         self.place.setObjectName("mapSetHere")
         self.place.setCheckable(True)
+        self.draw = QPushButton(self)
+        self.draw.setObjectName("mapDrawZone")
+        self.draw.setCheckable(True)
         self.automatic = QPushButton(self)
         self.clear = QPushButton(self)
         self.radius = QSpinBox(self)
@@ -124,6 +130,7 @@ class ZonePanel(QFrame):
         self.downwind.setRange(0, 50000)
         self.downwind.setSingleStep(50)
         self.downwind.setSuffix(" m")
+        self.downwind.setValue(round(default_downwind_m(site)))
         self.override = QCheckBox(self)
         self.wind_from = QSpinBox(self)
         self.wind_from.setRange(0, 359)
@@ -142,23 +149,27 @@ class ZonePanel(QFrame):
         self.controls = QWidget(self)
         grid = QGridLayout(self.controls)
         grid.setContentsMargins(0, 4, 0, 0)
+        on_map = QHBoxLayout()
+        on_map.addWidget(self.place, 1)
+        on_map.addWidget(self.draw, 1)
+        grid.addLayout(on_map, 0, 0, 1, 4)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.place, 2)
         buttons.addWidget(self.automatic, 2)
         buttons.addWidget(self.clear, 1)
-        grid.addLayout(buttons, 0, 0, 1, 4)
-        grid.addWidget(self.radius_label, 1, 0)
-        grid.addWidget(self.radius, 1, 1)
-        grid.addWidget(self.downwind_label, 1, 2)
-        grid.addWidget(self.downwind, 1, 3)
-        grid.addWidget(self.override, 2, 0, 1, 4)
-        grid.addWidget(self.from_label, 3, 0)
-        grid.addWidget(self.wind_from, 3, 1)
-        grid.addWidget(self.speed_label, 3, 2)
-        grid.addWidget(self.wind_speed, 3, 3)
+        grid.addLayout(buttons, 1, 0, 1, 4)
+        grid.addWidget(self.radius_label, 2, 0)
+        grid.addWidget(self.radius, 2, 1)
+        grid.addWidget(self.downwind_label, 2, 2)
+        grid.addWidget(self.downwind, 2, 3)
+        grid.addWidget(self.override, 3, 0, 1, 4)
+        grid.addWidget(self.from_label, 4, 0)
+        grid.addWidget(self.wind_from, 4, 1)
+        grid.addWidget(self.speed_label, 4, 2)
+        grid.addWidget(self.wind_speed, 4, 3)
         self.controls.setVisible(interactive)
         layout.addWidget(self.controls)
         self.place.toggled.connect(self.place_toggled.emit)
+        self.draw.toggled.connect(self.draw_toggled.emit)
         self.radius.valueChanged.connect(self.radius_changed.emit)
         self.downwind.valueChanged.connect(self.downwind_changed.emit)
         self.override.toggled.connect(self._wind_edited)
@@ -168,16 +179,18 @@ class ZonePanel(QFrame):
         self.clear.clicked.connect(self.clear_requested.emit)
         self.set_language(lang)
 
+    def override_wind(self) -> Wind | None:
+        """Return the wind entered by hand, or ``None`` when the wind gauges are followed."""
+        if not self.override.isChecked():
+            return None
+        return Wind(float(self.wind_from.value()), float(self.wind_speed.value()),
+                    WindSource.OVERRIDE)
+
     def _wind_edited(self, *_: object) -> None:
         on = self.override.isChecked()
         self.wind_from.setEnabled(on)
         self.wind_speed.setEnabled(on)
-        if on:
-            self.wind_override_changed.emit(Wind(float(self.wind_from.value()),
-                                                 float(self.wind_speed.value()),
-                                                 WindSource.OVERRIDE))
-        else:
-            self.wind_override_changed.emit(None)
+        self.wind_override_changed.emit(self.override_wind())
 
     def set_language(self, lang: str) -> None:
         """Show everything in ``lang``."""
@@ -185,6 +198,8 @@ class ZonePanel(QFrame):
         self.heading.setText(tr("map.zone.title", lang))
         self.place.setText(tr("map.set_here", lang))
         self.place.setToolTip(tr("map.set_here.tip", lang))
+        self.draw.setText(tr("map.draw", lang))
+        self.draw.setToolTip(tr("map.draw.tip", lang))
         self.automatic.setText(tr("map.auto", lang))
         self.automatic.setToolTip(tr("map.auto.tip", lang))
         self.clear.setText(tr("map.clear", lang))
@@ -254,6 +269,12 @@ class ZonePanel(QFrame):
         self.place.blockSignals(True)
         self.place.setChecked(on)
         self.place.blockSignals(False)
+
+    def set_drawing(self, on: bool) -> None:
+        """Show the "Draw zone" button as armed or not (without signals)."""
+        self.draw.blockSignals(True)
+        self.draw.setChecked(on)
+        self.draw.blockSignals(False)
 
 
 def _esc(text: str) -> str:
@@ -339,14 +360,14 @@ class AnswerPanel(QFrame):
         self.blocked.setStyleSheet(f"color: {AMBER};")
         self.evac_heading = QLabel(self)
         self.evac_heading.setFont(theme.font(theme.heading_px, bold=True))
-        self.muster = _table(4, 0, theme, self)
+        self.muster = _table(5, 0, theme, self)
         self.muster.setObjectName("mapMuster")
         self.total = QLabel(self)
         self.total.setWordWrap(True)
         self.total.setFont(theme.font(theme.body_px))
         self.nearest_heading = QLabel(self)
         self.nearest_heading.setFont(theme.font(theme.heading_px, bold=True))
-        self.nearest = _table(4, 1, theme, self)
+        self.nearest = _table(5, 1, theme, self)
         self.nearest.setObjectName("mapNearest")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -371,10 +392,11 @@ class AnswerPanel(QFrame):
         self.evac_heading.setText(tr("map.evac.title", lang))
         self.nearest_heading.setText(tr("map.nearest.title", lang))
         self.muster.setHorizontalHeaderLabels([tr(f"map.evac.col.{k}", lang)
-                                               for k in ("ap", "people", "buildings", "walk")])
+                                               for k in ("ap", "wind", "people", "buildings",
+                                                         "walk")])
         self.nearest.setHorizontalHeaderLabels([tr(f"map.nearest.col.{k}", lang)
-                                                for k in ("kind", "resource", "distance",
-                                                          "time")])
+                                                for k in ("kind", "resource", "flag",
+                                                          "distance", "time")])
         self.show_summary(self._summary)
 
     def set_status(self, text: str, *, error: bool = False) -> None:
@@ -403,48 +425,57 @@ class AnswerPanel(QFrame):
                                     aps=", ".join(summary.blocked_assembly_points)))
         self.muster.setRowCount(len(summary.muster))
         for i, m in enumerate(summary.muster):
+            # The name may be cut short in the narrow panel; flags have their own column.
             name = self._resource_label(m.assembly_point)
-            if m.upwind:
-                name += f" · {tr('map.evac.upwind', lang)}"
             people = str(m.people)
             if m.over_capacity:
                 people += f" ({tr('map.evac.over', lang, capacity=m.capacity)})"
             cell = _item(name, bold=True)
-            cell.setToolTip(", ".join(m.buildings))
+            cell.setToolTip(f"{self._resource_name(m.assembly_point)}\n"
+                            f"{', '.join(m.buildings)}")
             self.muster.setItem(i, 0, cell)
-            self.muster.setItem(i, 1, _item(people, colour=RED if m.over_capacity else None,
+            self.muster.setItem(i, 1, _item(tr("map.evac.upwind", lang) if m.upwind else "",
+                                            colour=GREEN, bold=True))
+            self.muster.setItem(i, 2, _item(people, colour=RED if m.over_capacity else None,
                                             bold=m.over_capacity, align_right=True))
             count = _item(str(len(m.buildings)), align_right=True)
             count.setToolTip(", ".join(m.buildings))
-            self.muster.setItem(i, 2, count)
-            self.muster.setItem(i, 3, _item(minutes(m.longest_walk_s, lang)))
+            self.muster.setItem(i, 3, count)
+            self.muster.setItem(i, 4, _item(minutes(m.longest_walk_s, lang)))
         _fit_height(self.muster)
         self.total.setText(tr("map.evac.total", lang, people=summary.routed_people,
                               aps=len(summary.muster)))
         self.nearest.setRowCount(len(summary.nearest))
         for i, n in enumerate(summary.nearest):
             label = self._resource_label(n.resource)
-            if n.in_zone:
-                label += f" ({tr('map.nearest.in_zone', lang)})"
             time = minutes(n.time_s, lang)
             if n.by_vehicle:
                 time += f" ({tr('map.nearest.vehicle', lang)})"
             self.nearest.setItem(i, 0, _item(name_of("resource", n.kind, lang)))
             cell = _item(label, colour=AMBER if n.in_zone else None)
-            if n.others:
-                cell.setToolTip(", ".join(n.others))
+            cell.setToolTip("\n".join([self._resource_name(n.resource), *n.others]))
             self.nearest.setItem(i, 1, cell)
-            self.nearest.setItem(i, 2, _item(f"{n.distance_m:.0f} m", align_right=True))
-            self.nearest.setItem(i, 3, _item(time))
+            self.nearest.setItem(i, 2, _item(tr("map.nearest.in_zone", lang) if n.in_zone
+                                             else "", colour=AMBER, bold=True))
+            self.nearest.setItem(i, 3, _item(f"{n.distance_m:.0f} m", align_right=True))
+            self.nearest.setItem(i, 4, _item(time))
         _fit_height(self.nearest)
 
     def _resource_label(self, resource: str) -> str:
-        """Return the resource's name, with its id in front unless the name holds it."""
-        res = self._site.resources.get(resource)
-        if res is None:
-            return resource
-        name = res.name.get(self._lang)
+        """Return the resource's id and where it is: ``AP-1 (North gate square)``.
+
+        The table already says what kind it is, and the id (what the map shows) must come
+        first so a narrow panel never cuts it off; the full name is the cell's tooltip.
+        """
+        name = self._resource_name(resource)
+        cut = max(name.rfind("("), name.rfind("（"))
+        if cut > 0:
+            return f"{resource}{'' if name[cut] == '（' else ' '}{name[cut:]}"
         return name if resource in name else f"{resource} {name}"
+
+    def _resource_name(self, resource: str) -> str:
+        res = self._site.resources.get(resource)
+        return resource if res is None else res.name.get(self._lang)
 
     def _show_stranded(self, summary: AnswerSummary) -> None:
         lang = self._lang

@@ -11,7 +11,9 @@ Rules:
 - the source is the incident's building (the centroid of its outline) or its ``[lat, lon]``
   point; if gauges are in a formal alarm (level 1 or 2, active, not shelved or out of service)
   within :data:`ALARM_RADIUS_M` of that, the source is the centroid of those gauges;
-- radius, downwind distance and sector come from the incident plan's ``hazard_zone``;
+- radius, downwind distance and sector come from the incident plan's ``hazard_zone`` (without a
+  plan: :data:`DEFAULT_RADIUS_M`, the site's ``default_downwind_m`` and
+  :data:`DEFAULT_SECTOR_DEG`);
 - the wind is read from the site's wind-direction and wind-speed gauges; a calm wind, or a
   direction that is unavailable, gives no downwind sector (the panel says so).
 """
@@ -26,7 +28,7 @@ from typing import Any
 
 from commandcenter.core.alarms import Alarm
 from commandcenter.core.geodesy import distance_m
-from commandcenter.core.hazard import CALM_WIND_MPS, HazardZone
+from commandcenter.core.hazard import CALM_WIND_MPS, HazardZone, default_downwind_m
 from commandcenter.core.routing import IncidentAnswer
 from commandcenter.core.site import Building, GaugeKind, HazardZoneSpec, ResourceKind, Site
 from commandcenter.services.protocols import GaugeStatus
@@ -206,7 +208,7 @@ def derive_setup(site: Site, *, plan_id: str, location: str | tuple[float, float
         spec = plan.hazard_zone
         radius, downwind, sector = spec.isolation_m, spec.protective_downwind_m, spec.sector_deg
     else:
-        radius, downwind, sector = DEFAULT_RADIUS_M, 0.0, DEFAULT_SECTOR_DEG
+        radius, downwind, sector = DEFAULT_RADIUS_M, default_downwind_m(site), DEFAULT_SECTOR_DEG
     return HazardSetup(centre, kind, label, radius, downwind, sector, wind,
                        plan_id=plan.id if plan is not None else None, incident_id=incident_id)
 
@@ -224,6 +226,11 @@ def zone_feature(setup: HazardSetup) -> dict[str, Any]:
                            "radius_m": round(zone.radius_m, 1),
                            "sector": zone.has_sector,
                            "downwind_deg": zone.downwind_deg,
+                           "sector_m": round(zone.sector_length_m, 1),
+                           "sector_deg": round(zone.sector_half_angle_deg * 2, 1),
+                           "wind_from_deg": zone.wind_from_deg,
+                           "wind_mps": setup.wind.speed_mps if zone.wind_from_deg is not None
+                           else None,
                            "reach_m": round(zone.reach_m, 1)}}
 
 
