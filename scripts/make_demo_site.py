@@ -1114,6 +1114,8 @@ def build_gauges(rng: random.Random) -> list[dict[str, Any]]:
             gas = kind in ("combustible_gas", "h2s", "nh3", "cl2", "co", "o2")
             g["on_delay_s"] = 2 if gas else 5
             g["off_delay_s"] = 0 if gas else 5
+        if gid == "PT-210-01":  # low reactor pressure is expected while the feed is stopped
+            g["suppressed_when"] = FlowMap(gauge="FT-210-01", below=50)
         out.append(g)
     return out
 

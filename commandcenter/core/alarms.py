@@ -662,6 +662,12 @@ class AlarmEngine:
         plan_list = list(plans)
         for gauge in gauges:
             self._add_gauge(gauge, plan_list)
+        self._rules: dict[str, list[str]] = {}
+        """Deciding gauge → gauges whose alarms it suppresses by design (``suppressed_when``)."""
+        for rt in self._gauges.values():
+            rule = rt.gauge.suppressed_when
+            if rule is not None and rule.gauge in self._gauges and rule.gauge != rt.gauge.id:
+                self._rules.setdefault(rule.gauge, []).append(rt.gauge.id)
 
     @classmethod
     def for_site(cls, site: Site, clock: Clock, *, settings: AlarmSettings | None = None,
@@ -822,42 +828,79 @@ class AlarmEngine:
             if rt.last_ts is not None and ts < rt.last_ts:
                 return []
             rt.last_ts = ts
-            out: list[Event] = []
-            source = f"gauge:{gauge_id}"
-            self._expire_shelves(self.alarm_ids(gauge_id), ts, out)
-            if self._get(rt.link_id).active:
-                self._link_up(rt.gauge.link, ts, out, detail=f"{gauge_id} answers")
-            if self._get(rt.comm_id).active:
-                self._emit(out, rt.comm_id, COMM_RESTORED, source, ts,
-                           detail="a reading arrived")
-            self._release_comm(rt, ts, out)
-            bad = self._bad_reason(rt.gauge, value)
-            if bad:
-                if not self._get(rt.bad_id).active:
-                    self._emit(out, rt.bad_id, BAD_VALUE, source, ts,
-                               value=value if math.isfinite(value) else None, detail=bad)
-                pegged = _pegged_direction(rt.gauge, value)
-                if pegged is None:
-                    for d in rt.detectors:
-                        d.since = None
-                    return out
-                # Fail-safe: a detector pegged beyond full scale reads *at least* full scale
-                # (a saturated gas head is the worst leak, not a blind one). Its limits in that
-                # direction are driven with the range end; no limit ever clears on such a value.
-                end = rt.gauge.range[1] if pegged == "high" else rt.gauge.range[0]
-                rt.last_value = end
-                for d in rt.detectors:
-                    if d.direction == pegged:
-                        d.update(end, rt.gauge.deadband, ts)
-                self._settle(rt, ts, out, raise_only=True)
-                return out
-            if self._get(rt.bad_id).active:
-                self._return(out, rt.bad_id, source, ts, value)
-            rt.last_value = value
-            for d in rt.detectors:
-                d.update(value, rt.gauge.deadband, ts)
-            self._settle(rt, ts, out)
+            out = self._process(rt, value, ts)
+            if gauge_id in self._rules:
+                trusted = not self._bad_reason(rt.gauge, value)
+                self._apply_rules(gauge_id, value if trusted else None, ts, out)
             return out
+
+    def _process(self, rt: _GaugeRuntime, value: float, ts: datetime) -> list[Event]:
+        """Take a reading that is not late: quality alarms, then the limits."""
+        gauge_id = rt.gauge.id
+        out: list[Event] = []
+        source = f"gauge:{gauge_id}"
+        self._expire_shelves(self.alarm_ids(gauge_id), ts, out)
+        if self._get(rt.link_id).active:
+            self._link_up(rt.gauge.link, ts, out, detail=f"{gauge_id} answers")
+        if self._get(rt.comm_id).active:
+            self._emit(out, rt.comm_id, COMM_RESTORED, source, ts,
+                       detail="a reading arrived")
+        self._release_comm(rt, ts, out)
+        bad = self._bad_reason(rt.gauge, value)
+        if bad:
+            if not self._get(rt.bad_id).active:
+                self._emit(out, rt.bad_id, BAD_VALUE, source, ts,
+                           value=value if math.isfinite(value) else None, detail=bad)
+            pegged = _pegged_direction(rt.gauge, value)
+            if pegged is None:
+                for d in rt.detectors:
+                    d.since = None
+                return out
+            # Fail-safe: a detector pegged beyond full scale reads *at least* full scale
+            # (a saturated gas head is the worst leak, not a blind one). Its limits in that
+            # direction are driven with the range end; no limit ever clears on such a value.
+            end = rt.gauge.range[1] if pegged == "high" else rt.gauge.range[0]
+            rt.last_value = end
+            for d in rt.detectors:
+                if d.direction == pegged:
+                    d.update(end, rt.gauge.deadband, ts)
+            self._settle(rt, ts, out, raise_only=True)
+            return out
+        if self._get(rt.bad_id).active:
+            self._return(out, rt.bad_id, source, ts, value)
+        rt.last_value = value
+        for d in rt.detectors:
+            d.update(value, rt.gauge.deadband, ts)
+        self._settle(rt, ts, out)
+        return out
+
+    def _apply_rules(self, deciding: str, value: float | None, ts: datetime,
+                     out: list[Event]) -> None:
+        """Suppress or release the alarms that ``deciding``'s reading decides by design.
+
+        ``value`` is ``None`` when the deciding gauge cannot be trusted or read: its rules
+        then release their alarms (fail-safe: announce rather than hide).
+        """
+        by = f"rule:{deciding}"
+        decider = self._gauges[deciding].gauge
+        for target in self._rules.get(deciding, ()):
+            rt = self._gauges[target]
+            rule = rt.gauge.suppressed_when
+            assert rule is not None
+            ids = [d.spec.id for d in rt.detectors
+                   if rule.alarms in ("all", d.direction)]
+            held = any((h := self._get(aid).suppression) is not None and h.by == by
+                       for aid in ids)
+            on = value is not None and rule.holds(value, decider.deadband, held=held)
+            for aid in ids:
+                a = self._get(aid)
+                if on and a.suppression is None:
+                    side, limit = (("below", rule.below) if rule.below is not None
+                                   else ("above", rule.above))
+                    self._emit(out, aid, SUPPRESSED, f"logic:{by}", ts, who=by,
+                               reason=f"{deciding} {side} {limit:g} {decider.unit}".strip())
+                elif not on and a.suppression is not None and a.suppression.by == by:
+                    self._emit(out, aid, UNSUPPRESSED, f"logic:{by}", ts, who=by)
 
     @staticmethod
     def _bad_reason(gauge: Gauge, value: float) -> str:
@@ -917,6 +960,8 @@ class AlarmEngine:
             if not self._get(rt.comm_id).active:
                 self._emit(out, rt.comm_id, COMM_FAULT, f"gauge:{gauge_id}", ts,
                            detail=detail or "no answer")
+            if gauge_id in self._rules:  # a blind decider suppresses nothing (fail-safe)
+                self._apply_rules(gauge_id, None, ts, out)
             return out
 
     def comm_restored(self, gauge_id: str, ts: datetime | None = None) -> list[Event]:

@@ -380,6 +380,43 @@ class Threshold(_Model):
         return v
 
 
+class SuppressionRule(_Model):
+    """Suppression by design of a gauge's limit alarms, decided by another gauge.
+
+    While the other gauge says the unit is shut down (e.g. the feed flow is near zero), the
+    limit alarms are not announced (low pressure is expected then). Exactly one of ``below``
+    and ``above`` is given. While the other gauge reads untrusted values or cannot be read,
+    the alarms are announced (fail-safe).
+    """
+
+    gauge: Identifier
+    """The gauge whose reading decides (usually a flow or a running signal)."""
+    below: float | None = None
+    above: float | None = None
+    alarms: Literal["low", "high", "all"] = "low"
+    """Which limit alarms are suppressed: the low ones (default), the high ones, or all."""
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> SuppressionRule:
+        given = [v for v in (self.below, self.above) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of below and above")
+        if not math.isfinite(given[0]):
+            raise ValueError("the limit must be a finite number")
+        return self
+
+    def holds(self, value: float, deadband: float = 0.0, *, held: bool = False) -> bool:
+        """True while ``value`` of the deciding gauge calls for suppression.
+
+        Once suppressing (``held``) the value must come back ``deadband`` past the limit
+        before the suppression ends.
+        """
+        if self.below is not None:
+            return value < self.below + (deadband if held else 0.0)
+        assert self.above is not None
+        return value > self.above - (deadband if held else 0.0)
+
+
 class Gauge(_Model):
     """A gauge on the site: what it measures, where, how to read it and when to alarm."""
 
@@ -399,6 +436,8 @@ class Gauge(_Model):
     on_delay_s: Annotated[float, Field(ge=0)] = 0.0
     off_delay_s: Annotated[float, Field(ge=0)] = 0.0
     latching: bool = False
+    suppressed_when: SuppressionRule | None = None
+    """Suppression by design of its limit alarms, decided by another gauge."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Gauge:

@@ -613,6 +613,21 @@ def _load_gauges(root: Path, site: Site, c: _Collector,
                 c.add(s, (*loc, "address", "register"),
                       f"Modbus register {register!r} is not 0..65535")
                 _drop(c, "gauge", site.gauges, gid)
+    for gid, g in list(site.gauges.items()):
+        rule = g.suppressed_when
+        if rule is None:
+            continue
+        s, loc = origin[f"gauge:{gid}"]
+        if rule.gauge == gid:
+            problem = "a gauge cannot decide its own suppression"
+        elif rule.gauge not in site.gauges:
+            problem = c.unknown("gauge", rule.gauge)
+        else:
+            continue
+        # fail-safe: the gauge stays, its alarms are always announced
+        c.add(s, (*loc, "suppressed_when", "gauge"),
+              f"{problem}; its alarms are never suppressed")
+        site.gauges[gid] = g.model_copy(update={"suppressed_when": None})
     _check_places(site, c, origin, kind="gauge", items=site.gauges,
                   where=lambda g: [g.location])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -1353,3 +1354,80 @@ def test_gauge_out_of_service_takes_only_the_alarms_still_in_service() -> None:
     events = rig.do("remove_gauge_from_service", GD, "op", "calibration")
     assert A2 not in [e.payload["alarm"] for e in events]
     assert len(events) == len(rig.engine.alarm_ids(GD)) - 1
+
+
+# --------------------------------------------------------------------------- rule suppression
+
+
+def pressure(rule: dict[str, Any] | None = None) -> Gauge:
+    return Gauge.model_validate({
+        "id": "PT-210", "kind": "pressure", "name": {"zh": "反应器压力"}, "unit": "MPa",
+        "link": "TCP-1", "address": {"slave": 1, "register": 10}, "location": (30.0, 120.0),
+        "range": (0.0, 6.0), "thresholds": [
+            {"level": "alarm1", "direction": "low", "value": 2.5},
+            {"level": "alarm1", "direction": "high", "value": 3.8}],
+        "suppressed_when": rule or {"gauge": "FT-210", "below": 50},
+    })
+
+
+def flow() -> Gauge:
+    return Gauge.model_validate({
+        "id": "FT-210", "kind": "flow", "name": {"zh": "进料流量"}, "unit": "m3/h",
+        "link": "TCP-1", "address": {"slave": 1, "register": 12}, "location": (30.0, 120.0),
+        "range": (0.0, 5000.0), "deadband": 5.0})
+
+
+LOW, HIGH = "PT-210:low:alarm1", "PT-210:high:alarm1"
+
+
+def test_a_shut_down_unit_suppresses_its_low_alarms_by_design() -> None:
+    rig = Rig([pressure(), flow()])
+    rig.read(1000.0, gid="FT-210")
+    rig.read(2.0, after=1, gid="PT-210")
+    assert rig.state(LOW) == AlarmState.UNACK_ACTIVE
+    events = rig.read(10.0, after=1, gid="FT-210")                 # feed stopped
+    assert kinds(events) == [("alarm.suppressed", LOW, "suppressed")]
+    assert (events[0].source, events[0].payload["who"], events[0].payload["reason"]) == (
+        "logic:rule:FT-210", "rule:FT-210", "FT-210 below 50 m3/h")
+    assert rig.state(HIGH) == AlarmState.NORMAL                    # only the low ones
+    assert rig.board.annunciated() == []
+    assert rig.read(52.0, after=1, gid="FT-210") == []             # inside the deadband: held
+    events = rig.read(60.0, after=1, gid="FT-210")                 # running again
+    assert kinds(events) == [("alarm.unsuppressed", LOW, "unack_active")]  # still low: anew
+    rig.read(3.0, after=1, gid="PT-210")
+    rig.do("acknowledge", LOW, "op")
+    assert rig.state(LOW) == AlarmState.NORMAL
+
+
+def test_a_decider_that_cannot_be_trusted_suppresses_nothing() -> None:
+    rig = Rig([pressure({"gauge": "FT-210", "above": 4000, "alarms": "all"}), flow()])
+    events = rig.read(4500.0, gid="FT-210")
+    assert sorted(kinds(events)) == [("alarm.suppressed", HIGH, "suppressed"),
+                                     ("alarm.suppressed", LOW, "suppressed")]
+    events = rig.do("comm_fault", "FT-210")                        # blind decider: fail-safe
+    assert sorted(e.type for e in events) == ["alarm.comm_fault", "alarm.unsuppressed",
+                                              "alarm.unsuppressed"]
+    rig.read(4500.0, after=1, gid="FT-210")
+    assert rig.state(LOW) == AlarmState.SUPPRESSED
+    events = rig.read(math.nan, after=1, gid="FT-210")             # untrusted value: released
+    assert [e.type for e in events].count("alarm.unsuppressed") == 2
+
+
+def test_a_rule_leaves_other_suppressions_and_quality_alarms_alone() -> None:
+    rig = Rig([pressure(), flow()])
+    rig.do("suppress", LOW, "maintenance interlock", by="dcs")
+    rig.read(10.0, gid="FT-210")
+    rig.read(60.0, after=1, gid="FT-210")
+    hold = rig.engine.alarm(LOW).suppression
+    assert hold is not None and hold.by == "dcs"
+    rig.do("comm_fault", "PT-210")
+    assert rig.state("PT-210:comm") == AlarmState.UNACK_ACTIVE
+
+
+def test_suppression_rules_are_checked() -> None:
+    with pytest.raises(ValueError, match="give exactly one of below and above"):
+        pressure({"gauge": "FT-210"})
+    with pytest.raises(ValueError, match="give exactly one of below and above"):
+        pressure({"gauge": "FT-210", "below": 1, "above": 2})
+    with pytest.raises(ValueError, match="alarms"):
+        pressure({"gauge": "FT-210", "below": 1, "alarms": "some"})

@@ -1486,3 +1486,43 @@ def test_every_problem_is_one_line_with_path_and_line(site: SiteFiles) -> None:
         assert text.startswith(f"{p.path}:{p.line}: ")
         assert p.line >= 1
     assert len(s.problems) >= 4
+
+
+# --------------------------------------------------------------------------- suppression rules
+
+
+def test_gauge_suppression_rule_loads(site: SiteFiles) -> None:
+    site.edit(GAU, "    on_delay_s: 2\n",
+              "    on_delay_s: 2\n    suppressed_when: {gauge: O2-301, below: 5, alarms: high}\n")
+    s = site.load()
+    assert [str(p) for p in s.problems] == []
+    rule = s.gauges["GD-101"].suppressed_when
+    assert rule is not None and (rule.gauge, rule.below, rule.above, rule.alarms) == (
+        "O2-301", 5.0, None, "high")
+
+
+def _rule_problem(site: SiteFiles, rule: str, problem: str) -> None:
+    site.edit(GAU, "    on_delay_s: 2\n", f"    on_delay_s: 2\n    suppressed_when: {rule}\n")
+    s = site.load()
+    assert [str(p) for p in s.problems] == [
+        f"{GAU}:{site.line(GAU, 'suppressed_when')}: gauges[0].suppressed_when.gauge: {problem}"]
+    assert s.gauges["GD-101"].suppressed_when is None      # fail-safe: always announced
+    _full_site_present(s)
+
+
+def test_gauge_suppression_rule_on_an_unknown_gauge_keeps_the_gauge(site: SiteFiles) -> None:
+    _rule_problem(site, "{gauge: FT-9, below: 5}",
+                  "unknown gauge 'FT-9'; its alarms are never suppressed")
+
+
+def test_gauge_suppression_rule_on_itself_keeps_the_gauge(site: SiteFiles) -> None:
+    _rule_problem(site, "{gauge: GD-101, below: 5}",
+                  "a gauge cannot decide its own suppression; its alarms are never suppressed")
+
+
+def test_gauge_suppression_rule_needs_one_limit(site: SiteFiles) -> None:
+    site.edit(GAU, "    on_delay_s: 2\n",
+              "    on_delay_s: 2\n    suppressed_when: {gauge: O2-301, below: 5, above: 9}\n")
+    problems = site.problems()
+    assert problems[0] == (f"{GAU}:{site.line(GAU, 'suppressed_when')}: "
+                           f"gauges[0].suppressed_when: give exactly one of below and above")

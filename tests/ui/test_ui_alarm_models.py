@@ -203,3 +203,17 @@ def test_a_link_alarm_never_asks_for_a_gauge_status(qtbot, desk, demo_site, cloc
         "预警 ▲ ✔"
     assert gauge_state(desk.board.of_gauge("H2S-801-01"),
                        desk.gauge_status("H2S-801-01")) == TileState.ALARM1
+
+
+def test_a_shut_down_unit_shows_its_low_alarms_suppressed_by_design(qtbot, desk, demo_site,
+                                                                    clock):
+    rule = demo_site.gauges["PT-210-01"].suppressed_when
+    assert rule is not None and (rule.gauge, rule.below) == ("FT-210-01", 50.0)
+    desk.reading("FT-210-01", 3.0, clock.now())                  # the feed has stopped
+    model = AlarmTableModel(desk.board, demo_site, "zh", status=desk.gauge_status, clock=clock)
+    row = model.row_of("PT-210-01:low:alarm1")
+    assert model.index(row, model.COL_STATE).data() == "设计抑制"
+    assert model.index(row, model.COL_NOTE).data() == \
+        "装置停车（FT-210-01 判定）设计抑制：FT-210-01 below 50 m3/h"
+    hold(desk, clock, "PT-210-01", 1.0, seconds=6)              # low pressure: expected now
+    assert [a.id for a in desk.board.annunciated()] == []

@@ -189,6 +189,9 @@ def note_text(alarm: Alarm, tz: tzinfo, lang: str) -> str:
     if hold is not None:
         if hold.by.startswith("link:") and hold.by == link_hold(hold.by[len("link:"):]):
             return tr("alarms.note.link_hold", lang, link=hold.by[len("link:"):])
+        if hold.by.startswith("rule:"):
+            return tr("alarms.note.rule", lang, gauge=hold.by[len("rule:"):],
+                      reason=hold.reason)
         return tr("alarms.note.hold", lang, by=hold.by, reason=hold.reason)
     if alarm.comments:
         c = alarm.comments[-1]

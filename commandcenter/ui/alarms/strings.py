@@ -74,6 +74,8 @@ i18n.register({
     "alarms.note.acked": ("{by} 已确认", "acknowledged by {by}"),
     "alarms.note.link_hold": ("链路 {link} 中断，单表通讯报警已抑制",
                               "link {link} is down; this gauge's own alarm is held back"),
+    "alarms.note.rule": ("装置停车（{gauge} 判定）设计抑制：{reason}",
+                         "suppressed by design while {gauge} says the unit is down: {reason}"),
     "alarms.note.confirmed": ("{by} 现场核实为正式报警：{note}",
                               "confirmed on site by {by}: {note}"),
     "alarms.note.confirmed_bare": ("{by} 现场核实为正式报警", "confirmed on site by {by}"),
