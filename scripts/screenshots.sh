@@ -18,4 +18,5 @@ for view in wall incident alarms trends map; do
 done
 cc --lang en screenshot --view wall --out "$out/wall-en.png" --size 1920x1080
 cc --lang en screenshot --view incident --out "$out/incident-en.png" --size 1920x1080
+cc --lang en screenshot --view map --out "$out/map-en.png" --size 1920x1080
 echo "screenshots written to $out"
