@@ -37,9 +37,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import Gauge, GaugeLink
@@ -55,9 +54,8 @@ MISSED_POLLS = 2
 answer: the answer, then two polls without one)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One value of one gauge, stamped by the injected clock.
+class Reading(NamedTuple):
+    """One value of one gauge, stamped by the injected clock (immutable; cheap to make).
 
     Attributes:
         gauge_id: The gauge the value belongs to.
@@ -172,6 +170,8 @@ class LinkCoordinator:
         self.unpolled: set[str] = set()
         """Polled links: gauges that are never read (unusable address); silence faults them."""
         self._progress = 0.0
+        self._mono: Callable[[], float] | None = None
+        """The deadline clock while running (the running loop's ``time`` for real devices)."""
         self._started = 0.0
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -247,6 +247,9 @@ class LinkCoordinator:
     # ----------------------------------------------------------------- lifetime
 
     def _now_mono(self) -> float:
+        mono = self._mono
+        if mono is not None:
+            return mono()
         if self._monotonic is not None:
             return self._monotonic()
         return asyncio.get_running_loop().time()
@@ -255,6 +258,7 @@ class LinkCoordinator:
         """Start the link's task and its silence watchdog on the running loop."""
         if self._task is not None:
             return
+        self._mono = self._monotonic or asyncio.get_running_loop().time
         self._started = self._progress = self._now_mono()
         self._task = asyncio.create_task(self._guarded_run(), name=f"link {self.link.id}")
         self._watchdog = asyncio.create_task(self._watch(), name=f"link {self.link.id} watchdog")
@@ -265,6 +269,7 @@ class LinkCoordinator:
             if task is not None:
                 await _cancel(task)
         self._task = self._watchdog = None
+        self._mono = None
         try:
             await self._close()
         except Exception as err:  # closing a broken port must not stop the others closing
@@ -346,7 +351,10 @@ class LinkCoordinator:
                 else:
                     _LOGGER.debug("gauge %s on link %s answers again", gauge_id, self.link.id)
                 self._call_sink(self.sink.comm_restored, gauge_id, ts)
-        self._call_sink(self.sink.reading, Reading(gauge_id, value, ts))
+        try:
+            self.sink.reading(Reading(gauge_id, value, ts))
+        except Exception:
+            _LOGGER.exception("link %s: the reading sink raised", self.link.id)
 
     def _reject(self, gauge_id: str | None, detail: str) -> None:
         """Count one failed read or invalid message (debug log only).

@@ -25,6 +25,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -47,8 +48,24 @@ MISC_S = 1.0
 """How often paho's housekeeping (keep-alive pings, ping timeouts) runs."""
 
 
+_NUMBER = rb"(-?(?:0|[1-9][0-9]{0,299})(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|NaN|-?Infinity)"
+_PLAIN = re.compile(rb'\s*(?:\{[ \t\n\r]*"value"[ \t\n\r]*:[ \t\n\r]*' + _NUMBER
+                    + rb"[ \t\n\r]*\}|" + _NUMBER + rb")\s*")
+"""The payloads almost every detector sends — ``{"value": 23.5}`` or ``23.5`` — in JSON's own
+number grammar (with the ``NaN`` / ``Infinity`` tokens Python's json module reads), read
+without building a JSON object. Anything else goes through :func:`parse_json_payload`."""
+
+
 def parse_payload(payload: bytes | bytearray) -> float:
     """Return the value in an MQTT payload; raise :class:`ValueError` saying what is wrong."""
+    plain = _PLAIN.fullmatch(payload)
+    if plain is not None:
+        return float(plain[1] or plain[2])
+    return parse_json_payload(payload)
+
+
+def parse_json_payload(payload: bytes | bytearray) -> float:
+    """Read a payload through :func:`json.loads` (what :func:`parse_payload` does, slower)."""
     try:
         text = payload.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from commandcenter.core.clock import SystemClock
-from commandcenter.devices.mqtt import MqttCoordinator, parse_payload
+from commandcenter.devices.mqtt import MqttCoordinator, parse_json_payload, parse_payload
 
 from .conftest import MOSQUITTO, Broker, Sink, device_records, gauge, link, run, wait_until
 
@@ -42,6 +44,38 @@ def test_nan_number_token_is_a_value() -> None:
 def test_invalid_payloads_are_refused(payload: bytes, why: str) -> None:
     with pytest.raises(ValueError, match=why.rsplit(maxsplit=1)[-1]):
         parse_payload(payload)
+
+
+_NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(json.dumps),
+    st.integers(-10**400, 10**400).map(str),
+    st.from_regex(r"-?[0-9]{1,4}(\.[0-9]{0,3})?([eE][-+]?[0-9]{0,3})?", fullmatch=True),
+    st.sampled_from(["NaN", "nan", "Infinity", "-Infinity", "+1", ".5", "5.", "01", "1_000",
+                     "-0", "0x10", "true", "null", '"1.5"', "[1]", "1e400", "-1e400"]),
+)
+_SPACE = st.sampled_from(["", " ", "\t", "\n", "\r\n", "\x0c", "\xa0", "  "])
+
+
+@given(_NUMBERS, _SPACE, _SPACE, _SPACE, st.sampled_from(["bare", "object", "open", "close",
+                                                          "extra"]))
+def test_the_fast_path_reads_payloads_exactly_as_json_does(
+        number: str, s1: str, s2: str, s3: str, shape: str) -> None:
+    body = {"bare": f"{s1}{number}{s2}", "object": f'{s1}{{{s2}"value":{s3}{number}}}{s2}',
+            "open": f'{{"value": {number}{s3}', "close": f"{number}{s2}}}",
+            "extra": f'{{"value": {number}, "ts": "2026-01-01"}}'}[shape]
+    payload = body.encode()
+    try:
+        want: float | str = parse_json_payload(payload)
+    except ValueError as err:
+        want = str(err)
+    try:
+        got: float | str = parse_payload(payload)
+    except ValueError as err:
+        got = str(err)
+    if isinstance(want, float) and isinstance(got, float) and math.isnan(want):
+        assert math.isnan(got)
+    else:
+        assert got == want
 
 
 def _publisher(port: int) -> mqtt.Client:
