@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.events import Event, JsonValue, RecordedEvent
-from commandcenter.core.geodesy import distance_m
+from commandcenter.core.geodesy import EARTH_RADIUS_M, distance_m
 from commandcenter.core.signals import Signal
 from commandcenter.core.site import Building, Person, Plan, PlanLevel, Site
 from commandcenter.errors import CommandCenterError
@@ -356,14 +356,43 @@ def building_centre(b: Building) -> tuple[float, float]:
     return (sum(p[1] for p in pts) / len(pts), sum(p[0] for p in pts) / len(pts))
 
 
+def _to_outline_m(point: tuple[float, float], ring: Sequence[Sequence[float]]) -> float:
+    """Return the distance in metres from ``(lat, lon)`` to a ``[lon, lat]`` ring's edges.
+
+    Plant-sized distances: a local flat projection around the point is accurate enough.
+    """
+    lat0, lon0 = point
+    m_lat = math.radians(1) * EARTH_RADIUS_M
+    m_lon = m_lat * math.cos(math.radians(lat0))
+    pts = [((p[0] - lon0) * m_lon, (p[1] - lat0) * m_lat) for p in ring]
+    best = math.inf
+    for (x1, y1), (x2, y2) in zip(pts, [*pts[1:], pts[0]], strict=True):
+        dx, dy = x2 - x1, y2 - y1
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(x1 * dx + y1 * dy) / length2))
+        best = min(best, math.hypot(x1 + t * dx, y1 + t * dy))
+    return best
+
+
 def nearest_building(site: Site, point: tuple[float, float]) -> tuple[Building, float] | None:
-    """Return the building nearest to ``(lat, lon)`` and its distance in metres (0 inside)."""
+    """Return the building nearest to ``(lat, lon)`` and the metres to its outline (0 inside)."""
     best: tuple[Building, float] | None = None
     for b in site.buildings.values():
-        d = 0.0 if _inside(point, b.outline[0]) else distance_m(point, building_centre(b))
+        ring = b.outline[0]
+        d = 0.0 if _inside(point, ring) else _to_outline_m(point, ring)
         if best is None or d < best[1]:
             best = (b, d)
     return best
+
+
+def offsite_m(site: Site, point: tuple[float, float]) -> float:
+    """Return how far ``(lat, lon)`` lies outside the site's bounds, in metres (0 inside)."""
+    bounds = site.bounds()
+    if bounds is None:
+        return 0.0
+    (south, west), (north, east) = bounds
+    lat, lon = point
+    return distance_m(point, (min(max(lat, south), north), min(max(lon, west), east)))
 
 
 def point_problem(site: Site, point: tuple[float, float]) -> str | None:
@@ -375,15 +404,15 @@ def point_problem(site: Site, point: tuple[float, float]) -> str | None:
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
             and -180 <= lon <= 180):
         return f"{lat}, {lon} is not a valid latitude, longitude"
-    bounds = site.bounds()
-    if bounds is None:
-        return None
-    (south, west), (north, east) = bounds
-    off = distance_m(point, (min(max(lat, south), north), min(max(lon, west), east)))
-    limit = site.info.max_offsite_m if site.info else 2000.0
-    if off > limit:
+    off = offsite_m(site, point)
+    if off > max_offsite_m(site):
         return f"{lat:.5f}, {lon:.5f} lies {off / 1000:.1f} km outside the site"
     return None
+
+
+def max_offsite_m(site: Site) -> float:
+    """Return how far outside its bounds a place may lie and still belong to the site."""
+    return site.info.max_offsite_m if site.info else 2000.0
 
 
 def location_words(site: Site, location: str | Sequence[float]) -> dict[str, str]:

@@ -144,6 +144,62 @@ def test_activation_needs_a_location(qtbot, page, desk):
     assert dialog.choose_error.text() == "请选择地点"
 
 
+def test_activation_at_a_map_point_shows_the_nearest_building(qtbot, page, desk):
+    dialog = dialog_of(qtbot, page.open_activation(desk.site.plans["PLAN-TOXIC-L2"]))
+    qtbot.mouseClick(dialog.point_mode, Qt.MouseButton.LeftButton)
+    assert dialog.location_pages.currentIndex() == 1
+    assert dialog.focusWidget() is dialog.point_edit
+    assert dialog.location is None
+    qtbot.keyClicks(dialog.point_edit, "30.8134, 121.4549")  # just south of U-120
+    assert dialog.location == (30.8134, 121.4549)
+    assert dialog.point_info.text() == "最近的建筑：液氯储存及充装站 (U-120)，约 24 米"
+    qtbot.keyClick(dialog.point_edit, Qt.Key.Key_Return)
+    assert dialog.pages.currentIndex() == 1
+    assert dialog.preview is not None and "30.8134" in dialog.preview.location
+    assert "30.81340, 121.45490（液氯储存及充装站 (U-120)附近 24 米）" in \
+        dialog.where_label.text()
+    qtbot.keyClick(dialog.confirm_button, Qt.Key.Key_Return)
+    wait(qtbot, dialog.task)
+    (inc,) = desk.book.open_incidents()
+    assert inc.location == (30.8134, 121.4549)
+    # a point inside a building says so
+    other = dialog_of(qtbot, page.open_activation(desk.site.plans["PLAN-FIRE-L2"]))
+    assert other.choose_point(30.8145555, 121.4540747)
+    assert other.point_info.text() == "位于 液氯储存及充装站 (U-120) 内"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("30.9, 121.45", "该点在厂区外 8.8 公里（经纬度是否写反？）"),
+    ("121.45, 30.81", "纬度须在 -90 到 90、经度须在 -180 到 180 之间"),
+    ("U-120", "“U-120”不是坐标：请写 纬度, 经度"),
+])
+def test_a_map_point_off_the_site_is_refused(qtbot, page, desk, text, shown):
+    dialog = dialog_of(qtbot, page.open_activation(desk.site.plans["PLAN-FIRE-L2"]))
+    dialog.point_mode.setChecked(True)
+    qtbot.keyClicks(dialog.point_edit, text)
+    assert dialog.point_info.text() == shown
+    assert dialog.location is None
+    qtbot.keyClick(dialog.point_edit, Qt.Key.Key_Return)
+    assert dialog.pages.currentIndex() == 0
+    expected = "请输入地图坐标（纬度, 经度）" if text == "U-120" else shown
+    assert dialog.choose_error.text() == expected
+    # back to the building list: the choice there still works
+    dialog.building_mode.setChecked(True)
+    assert dialog.choose_location("U-210") and dialog.location == "U-210"
+
+
+def test_per_role_needs_are_shown_in_the_preview_and_the_stage_line(qtbot, page, desk, clock):
+    dialog = dialog_of(qtbot, page.open_activation(desk.site.plans["PLAN-GAS-L1"]))
+    assert dialog.choose_location("U-210")
+    qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+    assert "第1批（值班长1人、外操1人确认，2分钟内）" in dialog.stages_view.toPlainText()
+    qtbot.keyClick(dialog.confirm_button, Qt.Key.Key_Return)
+    wait(qtbot, dialog.task)
+    assert len(desk.book.open_incidents()) == 1
+    page.view.tick()
+    assert "第1批 0/2 缺值班长 1、外操 1" in page.view.stage_label.text()
+
+
 def test_plan_view_button_opens_the_activation_for_its_plan(qtbot, demo_site, desk, clock,
                                                             loop, tmp_path):
     from commandcenter.services.runtime import Runtime, Services
@@ -395,6 +451,48 @@ def test_wall_panel_is_small_without_an_incident_and_big_with_one(qtbot, demo_si
     assert "已呼叫" in panel.acks.text()
     wait(qtbot, asyncio.ensure_future(desk.close(incident_id, by="x", confirmed=range(5))))
     assert not panel.active and not panel.idle.isHidden()
+
+
+def test_wall_banner_shows_the_whole_english_title_and_whole_step_lines(qtbot, demo_site,
+                                                                        clock):
+    """The wall as the screenshot shows it (alarms beside the incident) at 1920x1080."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from commandcenter.ui import i18n
+    from commandcenter.ui.extensions import WALL_VIEW
+
+    previous = i18n.current()
+    i18n.set_language("en")
+    try:
+        wall = WALL_VIEW.build(UiContext(demo_site, _NoLog(), clock, "en", "test", None))
+        qtbot.addWidget(wall)
+        wall.resize(1920, 1080)
+        wall.show()
+        qtbot.waitExposed(wall)
+        (panel,) = wall.findChildren(IncidentWallPanel)
+        qtbot.waitUntil(lambda: panel.active and panel.width() > 450)
+        qtbot.wait(50)
+        t = panel.theme()
+        font = QFont(panel.banner.font())
+        font.setBold(True)
+        font.setPixelSize(t.heading_px)
+        head = QFontMetrics(font).lineSpacing()
+        font.setPixelSize(t.body_px)
+        body = QFontMetrics(font)
+        title = "Liquid chlorine / ammonia leak - workshop-level on-site response"
+        assert title in panel.banner.text()
+        inner = panel.banner.contentsRect().width() - 32
+        lines = body.boundingRect(0, 0, inner, 10000, int(Qt.TextFlag.TextWordWrap), title)
+        assert lines.height() >= 2 * body.lineSpacing()  # the title takes two lines here ...
+        assert panel.banner.height() >= head + lines.height() + 20  # ... and both are shown
+        # overdue steps: one whole line each, as many as the room left holds
+        shown = panel.overdue.text().count("+")
+        assert shown >= 1 and "2 overdue steps" in panel.overdue.text()
+        step = QFontMetrics(panel.overdue.font()).lineSpacing()
+        assert head + shown * step <= panel.overdue.height()
+        wall.close()
+    finally:
+        i18n.set_language(previous)
 
 
 def test_wall_panel_without_a_service(qtbot, demo_site, clock):

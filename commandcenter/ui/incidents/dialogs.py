@@ -31,7 +31,14 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter.core.clock import Clock
-from commandcenter.core.incidents import Contact, Incident, ShiftSchedule
+from commandcenter.core.incidents import (
+    Contact,
+    Incident,
+    ShiftSchedule,
+    max_offsite_m,
+    nearest_building,
+    offsite_m,
+)
 from commandcenter.core.site import Plan, Site
 from commandcenter.services.protocols import ActivationPreview, IncidentDesk
 from commandcenter.ui.i18n import name_of, tr
@@ -42,6 +49,7 @@ from commandcenter.ui.incidents import (
 from commandcenter.ui.incidents.people import (
     commander_candidates,
     location_text,
+    parse_point,
     person_name,
     role_name,
 )
@@ -84,8 +92,14 @@ def stages_html(site: Site, plan: Plan, preview: ActivationPreview, lang: str,
     rows = []
     for order, contacts in preview.stages:
         spec = by_order.get(order)
-        head = tr("inc.act.stage", lang, order=order, need=spec.need_acks if spec else 1,
-                  minutes=f"{spec.ack_within_min:g}" if spec else "—")
+        minutes = f"{spec.ack_within_min:g}" if spec else "—"
+        if spec is not None and spec.need_by_role:
+            need = _join([tr("inc.act.stage.role_need", lang, role=role_name(site, r, lang),
+                             count=n) for r, n in spec.need_by_role.items()], lang)
+            head = tr("inc.act.stage.roles", lang, order=order, need=need, minutes=minutes)
+        else:
+            head = tr("inc.act.stage", lang, order=order,
+                      need=spec.total_acks if spec else 1, minutes=minutes)
         people = [c for c in contacts if c.person not in skip]
         names = _join([_person_html(site, c, lang) for c in people], lang) if people else \
             escape(tr("inc.act.stage.nobody", lang))
@@ -102,7 +116,8 @@ def stages_html(site: Site, plan: Plan, preview: ActivationPreview, lang: str,
 class ActivationDialog(QDialog):
     """Choose location and commander, then confirm once: the one-click activation.
 
-    Page 1 asks for the plan (unless given), the location (search the site's buildings) and
+    Page 1 asks for the plan (unless given), the location (search the site's buildings, or a
+    map point ``lat, lon`` checked against the site, with the nearest building shown) and
     the commander (people holding the plan's command roles, on shift first). Enter goes on to
     page 2, which shows level, plan, location, commander and who will be notified per stage
     (from :meth:`IncidentDesk.preview`, with its notes). Enter there activates; Esc cancels.
@@ -153,13 +168,48 @@ class ActivationDialog(QDialog):
                 self.locations.setCurrentItem(item)
         self.commander_combo = QComboBox(choose)
         self.choose_error = QLabel(choose)
+        self.choose_error.setWordWrap(True)
         self.choose_error.setStyleSheet("color: #C62828; font-weight: bold;")
+        # a building or unit from the list, or a point read off the map
+        self.building_mode = QRadioButton(tr("inc.act.loc.building", lang), choose)
+        self.point_mode = QRadioButton(tr("inc.act.loc.point", lang), choose)
+        self.building_mode.setChecked(True)
+        modes = QButtonGroup(choose)
+        modes.addButton(self.building_mode)
+        modes.addButton(self.point_mode)
+        self.point_edit = QLineEdit(choose)
+        self.point_edit.setObjectName("activationPoint")
+        self.point_edit.setPlaceholderText(tr("inc.act.point.placeholder", lang))
+        self.point_edit.setClearButtonEnabled(True)
+        self.point_edit.textChanged.connect(self._check_point)
+        self.point_info = QLabel(tr("inc.act.point.hint", lang), choose)
+        self.point_info.setWordWrap(True)
+        point_page = QWidget(choose)
+        point_box = QVBoxLayout(point_page)
+        point_box.setContentsMargins(0, 0, 0, 0)
+        point_box.addWidget(self.point_edit)
+        point_box.addWidget(self.point_info)
+        point_box.addStretch(1)
+        building_page = QWidget(choose)
+        building_box = QVBoxLayout(building_page)
+        building_box.setContentsMargins(0, 0, 0, 0)
+        building_box.setSpacing(4)
+        building_box.addWidget(self.search)
+        building_box.addWidget(self.locations, 1)
+        self.location_pages = QStackedWidget(choose)
+        self.location_pages.addWidget(building_page)
+        self.location_pages.addWidget(point_page)
+        self.point_mode.toggled.connect(self._mode_changed)
         form = QFormLayout()
         form.addRow(tr("inc.act.plan", lang), self.plan_combo)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self.building_mode)
+        mode_row.addWidget(self.point_mode)
+        mode_row.addStretch(1)
         loc_box = QVBoxLayout()
         loc_box.setSpacing(4)
-        loc_box.addWidget(self.search)
-        loc_box.addWidget(self.locations, 1)
+        loc_box.addLayout(mode_row)
+        loc_box.addWidget(self.location_pages, 1)
         form.addRow(tr("inc.act.location", lang), loc_box)
         form.addRow(tr("inc.act.commander", lang), self.commander_combo)
         self.next_button = QPushButton(tr("inc.act.next", lang), choose)
@@ -235,10 +285,67 @@ class ActivationDialog(QDialog):
         return self._site.plans[self.plan_combo.currentData()]
 
     @property
-    def location(self) -> str | None:
-        """The building chosen, if any."""
+    def location(self) -> str | tuple[float, float] | None:
+        """The building chosen, or the map point entered (when valid for this site), if any."""
+        if self.point_mode.isChecked():
+            return self.point
         item = self.locations.currentItem()
         return item.data(BUILDING_ROLE) if item is not None and not item.isHidden() else None
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        """The map point entered, if it is a valid place on this site."""
+        point = parse_point(self.point_edit.text())
+        if point is None or self._point_problem(point) is not None:
+            return None
+        return point
+
+    def _point_problem(self, point: tuple[float, float]) -> str | None:
+        lat, lon = point
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return tr("inc.act.point.invalid", self._lang)
+        off = offsite_m(self._site, point)
+        if off > max_offsite_m(self._site):
+            return tr("inc.act.point.outside", self._lang, km=f"{off / 1000:.1f}")
+        return None
+
+    def choose_point(self, lat: float, lon: float) -> bool:
+        """Switch to a map point and enter ``lat, lon``; return whether it is valid here."""
+        self.point_mode.setChecked(True)
+        self.point_edit.setText(f"{lat:.6f}, {lon:.6f}")
+        return self.location is not None
+
+    def _mode_changed(self, point: bool) -> None:
+        self.location_pages.setCurrentIndex(1 if point else 0)
+        self.choose_error.setText("")
+        (self.point_edit if point else self.search).setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _check_point(self, text: str) -> None:
+        """Say what the point entered is: near which building, or what is wrong with it."""
+        lang = self._lang
+        self.choose_error.setText("")
+        if not text.strip():
+            self.point_info.setText(tr("inc.act.point.hint", lang))
+            self.point_info.setStyleSheet("")
+            return
+        point = parse_point(text)
+        problem = tr("inc.act.point.bad", lang, text=text.strip()) if point is None else \
+            self._point_problem(point)
+        if problem is not None:
+            self.point_info.setText(problem)
+            self.point_info.setStyleSheet("color: #C62828;")
+            return
+        assert point is not None
+        near = nearest_building(self._site, point)
+        if near is None:
+            self.point_info.setText(location_text(self._site, point, lang))
+        else:
+            b, metres = near
+            name = f"{b.name.get(lang)} ({b.id})"
+            self.point_info.setText(
+                tr("inc.act.point.in", lang, name=name) if metres == 0 else
+                tr("inc.act.point.near", lang, name=name, metres=f"{metres:.0f}"))
+        self.point_info.setStyleSheet(f"color: {DESK.text};")
 
     @property
     def commander(self) -> str | None:
@@ -287,17 +394,23 @@ class ActivationDialog(QDialog):
     # ------------------------------------------------------------------ pages
 
     def show_choice(self) -> None:
-        """Go to page 1 (choose); the search box has the focus."""
+        """Go to page 1 (choose); the search box (or the point entry) has the focus."""
         self.pages.setCurrentIndex(0)
         self.next_button.setDefault(True)
         self.confirm_button.setDefault(False)
-        self.search.setFocus(Qt.FocusReason.OtherFocusReason)
+        field = self.point_edit if self.point_mode.isChecked() else self.search
+        field.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_confirmation(self) -> bool:
         """Go to page 2 with the preview of who will be notified; False if a choice is missing."""
         lang = self._lang
         if self.location is None:
-            self.choose_error.setText(tr("inc.act.need_location", lang))
+            if self.point_mode.isChecked():
+                point = parse_point(self.point_edit.text())
+                problem = self._point_problem(point) if point is not None else None
+                self.choose_error.setText(problem or tr("inc.act.need_point", lang))
+            else:
+                self.choose_error.setText(tr("inc.act.need_location", lang))
             return False
         if self.commander is None:
             self.choose_error.setText(tr("inc.act.need_commander", lang))

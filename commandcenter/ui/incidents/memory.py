@@ -270,7 +270,7 @@ def scripted_incident(site: Site, end: datetime) -> MemoryDesk | None:
         (190, "step", ("isolate", "in_progress")),
         (210, "phone", (first(1, 2) or "",)),
         (240, "reply", (first(2, 0) or "", "1")),
-        (270, "reply", (first(2, 1) or "", "在路上")),
+        (270, "reply", (first(2, 1) or "", "在厂外，20分钟后到")),
         (360, "reply", (first(3, 0) or "", f"1{code}")),
         (400, "log", ("消防队下风侧水幕已出水；警戒疏散组正在设置 100 m 隔离。",)),
     ]

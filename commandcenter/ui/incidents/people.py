@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from commandcenter.core.incidents import Incident, ShiftSchedule
+from commandcenter.core.incidents import (
+    NEAR_BUILDING_M,
+    Incident,
+    ShiftSchedule,
+    nearest_building,
+)
 from commandcenter.core.site import Person, Plan, Site
 
 
@@ -37,12 +44,37 @@ def actor_name(site: Site, actor: str | None, lang: str) -> str:
 
 
 def location_text(site: Site, location: str | Sequence[float], lang: str) -> str:
-    """Return a building's name with its id, or ``lat, lon`` for a point."""
+    """Return a building's name with its id, or ``lat, lon`` for a point (and what it is near).
+
+    A point inside a building says so; one within :data:`NEAR_BUILDING_M` of a building gives
+    the distance to it.
+    """
     if isinstance(location, str):
         b = site.buildings.get(location)
         return f"{b.name.get(lang)} ({location})" if b else location
-    lat, lon = location[0], location[1]
-    return f"{lat:.5f}, {lon:.5f}"
+    lat, lon = float(location[0]), float(location[1])
+    text = f"{lat:.5f}, {lon:.5f}"
+    near = nearest_building(site, (lat, lon))
+    if near is None or near[1] > NEAR_BUILDING_M:
+        return text
+    b, metres = near
+    name = f"{b.name.get(lang)} ({b.id})"
+    if metres == 0:
+        return f"{text}（{name}内）" if lang == "zh" else f"{text} (in {name})"
+    return f"{text}（{name}附近 {metres:.0f} 米）" if lang == "zh" else \
+        f"{text} ({metres:.0f} m from {name})"
+
+
+def parse_point(text: str) -> tuple[float, float] | None:
+    """Read ``"30.8151, 121.4550"`` (comma, full-width comma or space between) as a point."""
+    parts = [p for p in re.split(r"[\s,，;；/]+", text.strip()) if p]
+    if len(parts) != 2:
+        return None
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    return (lat, lon) if math.isfinite(lat) and math.isfinite(lon) else None
 
 
 def duration(seconds: float) -> str:

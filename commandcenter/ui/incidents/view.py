@@ -69,6 +69,7 @@ from commandcenter.ui.incidents.people import (
     local_time,
     location_text,
     person_name,
+    role_name,
     since,
 )
 from commandcenter.ui.models import site_timezone
@@ -525,8 +526,13 @@ class IncidentView(QWidget):
         for st in stages:
             if st.superseded:
                 continue
-            text = tr("inc.stage.progress", lang, order=st.spec.order, acked=st.ack_count,
+            text = tr("inc.stage.progress", lang, order=st.spec.order, acked=st.counted,
                       need=st.spec.need_acks)
+            short = st.missing_by_role
+            if short and not inc.closed:
+                sep = "、" if lang == "zh" else ", "
+                text += " " + tr("inc.stage.short", lang, roles=sep.join(
+                    f"{role_name(self._site, r, lang)} {n}" for r, n in short.items()))
             if st.satisfied:
                 colour, extra = "#2E7D32", tr("inc.stage.met", lang)
             elif inc.closed:

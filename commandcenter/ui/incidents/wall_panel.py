@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QMargins, QObject, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from commandcenter.core.clock import Clock
@@ -36,6 +37,8 @@ MAX_OVERDUE_LINES = 4
 QWIDGETSIZE_MAX = 16777215
 ACTIVE_STRETCH = 9
 """The panel's share of the wall's panel row while an incident is open (the others have 4–6)."""
+BANNER_PAD_X, BANNER_PAD_Y = 16, 10
+"""The banner's padding (pixels) around its text."""
 OVERDUE_RED = "#FF6B6B"
 """Red for overdue text on the dark wall (5.6:1 on the panel colour)."""
 
@@ -94,7 +97,11 @@ class IncidentWallPanel(QFrame):
         self.overdue.setWordWrap(True)
         self.overdue.setTextFormat(Qt.TextFormat.RichText)
         self.overdue.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.overdue.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        self.overdue.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.overdue.installEventFilter(self)
+        self._title = ""
+        self._late: list[str] = []
+        """The overdue steps' lines (``+3:32  Isolate``), listed as far as room allows."""
         self.others = QLabel(self)
         self.others.setObjectName("wallMuted")
         layout = QVBoxLayout(self)
@@ -171,9 +178,10 @@ class IncidentWallPanel(QFrame):
         now = self._clock.now()
         c = level_colour(inc.level)
         title = inc.plan_title.get(lang) or inc.plan_title.get("zh", inc.plan)
+        self._title = title
         self.banner.setStyleSheet(
             f"QLabel#incidentWallBanner {{ background: {c.fill}; color: {c.text}; "
-            f"border-radius: 6px; padding: 10px 16px; }}")
+            f"border-radius: 6px; padding: {BANNER_PAD_Y}px {BANNER_PAD_X}px; }}")
         self.banner.setText(
             f"<div style='font-size:{t.heading_px}px; font-weight:bold;'>"
             f"{escape(inc.level.value)} {escape(name_of('level', inc.level.value, lang))}"
@@ -197,31 +205,97 @@ class IncidentWallPanel(QFrame):
         called, acked, _declined, silent = answer_counts(stages_of(desk.notifier, inc.id))
         silent_colour = OVERDUE_RED if silent else t.muted
         self.acks.setStyleSheet(f"font-size: {t.heading_px}px;")
-        self.acks.setText(
+        self.acks.setText(  # one line where it fits: room for the overdue steps below
             f"<b>{escape(tr('inc.wall.acks', lang, acked=acked, called=called))}</b>"
-            f"<br><span style='color:{silent_colour};'>"
+            f"&nbsp;·&nbsp;<span style='color:{silent_colour};'>"
             f"{escape(tr('inc.wall.silent', lang, silent=silent))}</span>")
         late = inc.overdue_steps(now)
         self.overdue.setStyleSheet(f"font-size: {t.body_px}px;")
-        if not late:
-            self.overdue.setText(f"<span style='color:{t.muted};'>"
-                                 f"{escape(tr('inc.wall.no_overdue', lang))}</span>")
-        else:
-            lines = [f"<div style='color:{OVERDUE_RED}; font-size:{t.heading_px}px; "
-                     f"font-weight:bold;'>{escape(tr('inc.wall.overdue', lang, count=len(late)))}"
-                     f"</div>"]
-            for s in late[:MAX_OVERDUE_LINES]:
-                over = duration(since(now, s.target_at))
-                step_title = s.title.get(lang) or s.title.get("zh", s.id)
-                lines.append(f"<div style='color:{OVERDUE_RED};'>+{escape(over)}&nbsp;&nbsp;"
-                             f"{escape(step_title)}</div>")
-            if len(late) > MAX_OVERDUE_LINES:
-                lines.append(f"<div style='color:{t.muted};'>" + escape(tr(
-                    "inc.wall.more", lang, count=len(late) - MAX_OVERDUE_LINES)) + "</div>")
-            self.overdue.setText("".join(lines))
+        self._late = [f"+{duration(since(now, s.target_at))}  "
+                      f"{s.title.get(lang) or s.title.get('zh', s.id)}" for s in late]
         others = len(desk.book.open_incidents()) - 1
         self.others.setVisible(others > 0)
         self.others.setText(tr("inc.wall.others", lang, count=others) if others > 0 else "")
+        self._fit()
+
+    # ------------------------------------------------------------------ fitting
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Refit the overdue list when its room changes."""
+        if watched is self.overdue and event.type() == QEvent.Type.Resize and self.active:
+            self._fill_overdue()
+        return False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Refit the banner to the new width."""
+        super().resizeEvent(event)
+        if self.active:
+            self._fit()
+
+    def _fit(self) -> None:
+        """Give the banner the height its wrapped title needs, then fill the overdue list.
+
+        The banner is sized from the theme's font metrics at the panel's width, not left to the
+        layout: with the panel full, the layout would squeeze a word-wrapped label and cut the
+        title's second line off. The overdue list (which takes what is left) gives way instead.
+        """
+        t = self.theme()
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else QMargins()
+        width = self.contentsRect().width() - margins.left() - margins.right() \
+            - 2 * BANNER_PAD_X
+        if width > 0 and self._title:
+            font = QFont(self.banner.font())
+            font.setBold(True)
+            font.setPixelSize(t.heading_px)
+            head = QFontMetrics(font).lineSpacing()
+            font.setPixelSize(t.body_px)
+            title = QFontMetrics(font).boundingRect(
+                0, 0, width, 100000, int(Qt.TextFlag.TextWordWrap), self._title).height()
+            need = head + title + 2 * BANNER_PAD_Y + 4
+            if self.banner.height() != need or self.banner.minimumHeight() != need:
+                self.banner.setFixedHeight(need)
+        self._fill_overdue()
+
+    def _fill_overdue(self) -> None:
+        """List, one line each, the overdue steps that fit whole in the room left.
+
+        The room is what the layout leaves the list; the heading counts every overdue step, so
+        steps that do not fit are left out (with "n more" where that line fits too), never cut
+        in half on the wall. A long step title ends in "…".
+        """
+        t, lang, late = self.theme(), self._lang, self._late
+        if not late:
+            self.overdue.setText(f"<span style='color:{t.muted};'>"
+                                 f"{escape(tr('inc.wall.no_overdue', lang))}</span>")
+            return
+        rect = self.overdue.contentsRect()
+        head = tr("inc.wall.overdue", lang, count=len(late))
+        self.overdue.ensurePolished()  # its font is the style sheet's size
+        font = QFont(self.overdue.font())
+        font.setPixelSize(t.body_px)
+        body = QFontMetrics(font)
+        font.setPixelSize(t.heading_px)
+        font.setBold(True)
+        line = body.lineSpacing()
+        if rect.height() > 0 and rect.width() > 0:
+            width = rect.width()
+            room = rect.height() - QFontMetrics(font).boundingRect(
+                0, 0, width, 100000, int(Qt.TextFlag.TextWordWrap), head).height()
+            shown = max(min(len(late), MAX_OVERDUE_LINES, room // line), 0)
+            more = len(late) > shown and room - shown * line >= line
+        else:  # not laid out yet: the next resize fits it
+            width, shown, more = 100000, min(len(late), MAX_OVERDUE_LINES), False
+        lines = [f"<div style='color:{OVERDUE_RED}; font-size:{t.heading_px}px; "
+                 f"font-weight:bold;'>{escape(head)}</div>"]
+        fit = width - 2 * body.averageCharWidth()  # the label's text is a little narrower
+        lines += [f"<div style='color:{OVERDUE_RED};'>"
+                  f"{escape(body.elidedText(text, Qt.TextElideMode.ElideRight, fit))}</div>"
+                  for text in late[:shown]]
+        if more:
+            lines.append(f"<div style='color:{t.muted};'>" + escape(tr(
+                "inc.wall.more", lang, count=len(late) - shown)) + "</div>")
+        self.overdue.setText("".join(lines))
 
     def _set_stretch(self, stretch: int) -> None:
         """Take a large share of the wall's panel row while active, none while idle."""
