@@ -74,6 +74,8 @@ class Faults:
     """The registration state ``AT+CREG?`` reports (1 home, 5 roaming, 2 searching …)."""
     csq: int = 21
     """The signal ``AT+CSQ`` reports (0–31; 99 unknown / none)."""
+    submit_delay_s: float = 0.0
+    """How long the network takes: the SMS is sent, ``+CMGS`` comes this much later."""
 
 
 class GsmSimulator:
@@ -346,6 +348,8 @@ class GsmSimulator:
         self.mr = (self.mr + 1) % 256
         report = bool(self.csmp[0] & 0x20)
         self.sent.append(SentSms(number, text, dcs, self.mr, report))
+        if f.submit_delay_s:
+            time.sleep(f.submit_delay_s)
         self._answer(f"+CMGS: {self.mr}", "OK")
         if report and f.report_delay_s is not None:
             ra = self._enc(number)
