@@ -9,7 +9,8 @@ not concatenated ones (AT text mode cannot add the concatenation header on most 
 phone shows them as consecutive messages; the marker keeps their order readable. At most
 ``max_parts`` are sent: a text that needs more is cut at the end of the last part, which then
 ends with ``…`` (``...`` in the GSM alphabet). With ``max_parts`` 1 there is no marker.
-The core's alert texts (about 60–100 Chinese characters) take two parts.
+The core words its SMS texts to fit one UCS2 SMS (:func:`commandcenter.core.notify.message_text`),
+so each alert costs the modem one send; splitting is for texts from elsewhere.
 
 **Alphabet.** In ``UCS2`` mode every SMS is UCS2. In ``auto`` mode a text made only of
 letters, digits, space and ``!"#%&'()*+,-./:;<=>?`` (plus ``[ ]``, which become ``( )``) goes in
