@@ -12,6 +12,9 @@ the tests, and a real SQLite event log (WAL, ``synchronous=FULL``) in the same f
 (c) baseline, same run: ``EventLog.append_many`` of the very same events into a fresh log —
     what writing them to the database costs with nothing else.
 
+It also prints the first SMS and how many SMS it takes (one: each alert costs the modem one
+send).
+
 Targets: (a) < 1 s, (b) < 200 ms. Nothing is asserted.
 
 Run: ``.venv/bin/python bench/bench_activation.py [--people 200] [--repeat 5]``.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import platform
 import shutil
 import statistics
@@ -46,6 +50,7 @@ from commandcenter.core.site import Site  # noqa: E402
 from commandcenter.core.siteio import load_site  # noqa: E402
 from commandcenter.notify.config import ModemSettings  # noqa: E402
 from commandcenter.notify.gsm import GsmModem  # noqa: E402
+from commandcenter.notify.smstext import split_sms  # noqa: E402
 from commandcenter.services.incidents import IncidentService  # noqa: E402
 from commandcenter.storage.eventlog import EventLog  # noqa: E402
 
@@ -112,6 +117,7 @@ async def one_run(site: Site, plan_id: str, folder: Path, n: int) -> dict[str, A
             t_queued = time.perf_counter() - t0
             await until(lambda: bool(first_sms), 10, "the first SMS")
             t_sms = first_sms[0] - t0
+            first_text = sim.sent[0].text
             events = [Event(e.type, e.source, e.payload, e.incident_id, e.drill_id)
                       for e in log.read(incident_id=incident_id)
                       if e.type in ("incident.activated", NOTIFICATION_QUEUED)]
@@ -124,7 +130,7 @@ async def one_run(site: Site, plan_id: str, folder: Path, n: int) -> dict[str, A
         base.append_many(events)
         t_base = time.perf_counter() - t1
     return {"queued": queued, "to_queued_s": t_queued, "to_first_sms_s": t_sms,
-            "baseline_s": t_base}
+            "baseline_s": t_base, "first_text": first_text}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--people", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # the start-up notes on unconfigured channels
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         site_dir, plan_id = site_with_extra_people(folder, args.people)
@@ -149,6 +156,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{r['baseline_s'] * 1e3:>24.1f}")
     print(f"{'med':>4} {med['to_queued_s'] * 1e3:>13.1f} {med['to_first_sms_s'] * 1e3:>14.1f} "
           f"{med['baseline_s'] * 1e3:>24.1f}")
+    text = runs[0]["first_text"]
+    print(f"first SMS: {len(text)} characters, "
+          f"{len(split_sms(text, 'UCS2', 10))} UCS2 part(s): {text}")
     print("targets: to queued < 1000 ms, to first SMS < 200 ms")
     return {"plan": plan_id, "messages": runs[0]["queued"], **med}
 
