@@ -200,6 +200,13 @@ def test_per_role_needs_are_shown_in_the_preview_and_the_stage_line(qtbot, page,
     assert "第1批 0/2 缺值班长 1、外操 1" in page.view.stage_label.text()
 
 
+def test_an_l4_incident_says_it_is_at_the_highest_level(qtbot, page, desk):
+    incident_id = activate(qtbot, desk, plan="PLAN-MAJOR-L4", location="U-210")
+    assert page.select_incident(incident_id)
+    assert not page.view.escalate_button.isEnabled()
+    assert page.view.escalate_button.toolTip() == "已是最高级别（L4 集团级），无可升级的预案"
+
+
 def test_plan_view_button_opens_the_activation_for_its_plan(qtbot, demo_site, desk, clock,
                                                             loop, tmp_path):
     from commandcenter.services.runtime import Runtime, Services

@@ -42,6 +42,8 @@ register({
     "inc.drill": ("演练", "Drill"),
     "inc.escalate": ("升级响应…", "Escalate…"),
     "inc.escalate.none": ("本预案未指定升级预案", "This plan names no plan to escalate to"),
+    "inc.escalate.top": ("已是最高级别（L4 集团级），无可升级的预案",
+                         "Already at the highest level (L4 group); no plan to escalate to"),
     "inc.close": ("应急结束…", "Close…"),
     "inc.busy": ("正在处理…", "Working…"),
     "inc.failed": ("操作未完成：{error}", "Not done: {error}"),
