@@ -365,11 +365,11 @@ class Message:
     ref: str | None = None
 
     def next_channel(self) -> str | None:
-        """Return the person's channel after this one, if there is one."""
+        """Return the person's channel after this one, if there is one (never the PA)."""
         if self.channel not in self.channels:
             return None
         i = self.channels.index(self.channel)
-        return self.channels[i + 1] if i + 1 < len(self.channels) else None
+        return next((c for c in self.channels[i + 1:] if c != Channel.PA), None)
 
 
 def _order(m: Message) -> tuple[int, int]:

@@ -503,6 +503,11 @@ def coverage_warnings(coverage: Mapping[str, JsonValue]) -> list[str]:
         assert isinstance(ids, list)
         shown = ", ".join(str(i) for i in ids[:8]) + (f" … ({len(ids)} in all)"
                                                     if len(ids) > 8 else "")
+        if ch == Channel.PA:
+            out.append(f"no PA is configured, but {shown} "
+                       f"{'works' if len(ids) == 1 else 'work'} within its reach; their plans' "
+                       "announcements stay queued")
+            continue
         out.append(f"no {ch} channel is configured, but {shown} "
                    f"{'lists' if len(ids) == 1 else 'list'} it; reached on other channels")
     return out

@@ -714,6 +714,8 @@ def test_a_message_on_a_channel_the_person_no_longer_lists_has_no_next_channel(e
     assert m.next_channel() is None
     m.channels = ("sms", "email")
     assert m.next_channel() == "email"
+    m.channels = ("sms", "pa", "phone")  # recorded before the PA was an area's channel
+    assert m.next_channel() == "phone"
 
 
 def test_one_click_activation_on_the_demo_site() -> None:
