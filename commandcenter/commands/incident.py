@@ -20,7 +20,8 @@ store cannot be used.
 With ``--json`` every outcome is JSON on stdout: the result, or ``{"error": "<what is wrong>",
 "exit_code": 1}`` (or 2) with that exit code; the message also goes to stderr. Text output
 follows the global ``--lang`` (or the ``language`` setting; Chinese when it is ``auto``). A
-reader that stops early (``incident status … | head``) ends the output quietly.
+reader that stops early (``incident status … | head``) ends the output quietly (exit 141, as a
+shell reports SIGPIPE).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from typing import Any
 from commandcenter.config import Settings
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE, as the rest of the command line: the reader closed the pipe."""
 
 
 def _location(text: str) -> str | tuple[float, float]:
@@ -146,7 +149,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 return _error(args, str(err), EXIT_REFUSED)
     except BrokenPipeError:
         _stdout_gone()
-        return EXIT_OK
+        return EXIT_BROKEN_PIPE
     except CommandCenterError as err:
         return _error(args, str(err), EXIT_USAGE)
 
