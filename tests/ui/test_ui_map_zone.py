@@ -402,3 +402,17 @@ def test_incidents_derive_escalate_and_clear_the_zone(qtbot, demo):
     assert page.setup is None and page.answer is None
     assert page.zone_panel.info.text().startswith("No hazard zone.")
     page.shutdown()
+
+
+def test_a_source_placed_off_the_site_is_refused_with_the_reason(qtbot, demo):
+    page = MapPage(demo, alarms=None, incidents=None, lang="en")
+    qtbot.addWidget(page)
+    page.place_hazard(40.0, 121.455)
+    qtbot.waitUntil(lambda: page.answer_panel.status.text().startswith("Routing failed"),
+                    timeout=20_000)
+    assert page.answer is None
+    assert page.answer_panel.status.text() == (
+        "Routing failed: the hazard source (40.000000, 121.455000) is 1020696 m from the nearest "
+        "network node (the limit is 500 m): it is not on this site's network — check the "
+        "coordinates and their order [lat, lon]")
+    page.shutdown()
