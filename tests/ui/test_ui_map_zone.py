@@ -187,6 +187,20 @@ def test_gauges_in_formal_alarm_nearby_move_the_source_to_their_centroid(demo):
     assert not setup.zone().has_sector  # no wind direction: circle only
 
 
+def test_a_pre_alarm_the_post_confirmed_counts_as_formal(demo):
+    import asyncio
+
+    clock = ScriptedClock(T0)
+    desk = engine_desk(demo, clock)
+    hold(desk, clock, "CL2-120-02", 2.6)  # level 2
+    hold(desk, clock, "CL2-120-03", 0.7)  # pre-alarm only …
+    asyncio.run(desk.confirm("CL2-120-03:high:prealarm", "值班长", "现场闻到氯气味"))  # … confirmed
+    setup = derive_setup(demo, plan_id="PLAN-TOXIC-L2", location="U-120", incident_id="INC-1",
+                         alarms=desk.board.alarms().values(),
+                         wind=Wind(None, None, WindSource.UNAVAILABLE))
+    assert setup is not None and setup.source_label == "CL2-120-02, CL2-120-03"
+
+
 def test_an_incident_point_and_an_unknown_building(demo):
     wind = Wind(None, None, WindSource.UNAVAILABLE)
     setup = derive_setup(demo, plan_id="NO-SUCH-PLAN", location=(30.8155, 121.4551),

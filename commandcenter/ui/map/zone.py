@@ -133,7 +133,7 @@ def alarm_gauges_near(site: Site, alarms: Iterable[Alarm], centre: tuple[float, 
     """Return the gauges in formal alarm (active, not hidden) within ``radius_m`` of ``centre``."""
     found: list[str] = []
     for a in alarms:
-        if not (a.active and a.spec.formal and not a.hidden) or a.gauge in found:
+        if not (a.active and a.formal and not a.hidden) or a.gauge in found:
             continue
         g = site.gauges.get(a.gauge)
         if g is not None and distance_m(centre, g.location) <= radius_m:
