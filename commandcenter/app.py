@@ -23,7 +23,7 @@ from commandcenter.config import Settings
 from commandcenter.core.clock import Clock, SystemClock
 from commandcenter.core.events import Event
 from commandcenter.core.siteio import load_site
-from commandcenter.services.runtime import Services, build_runtime
+from commandcenter.services.runtime import Runtime, Services, build_runtime
 
 if TYPE_CHECKING:
     from commandcenter.storage.eventlog import EventLog
@@ -84,6 +84,17 @@ def services(settings: Settings, clock: Clock | None = None) -> Iterator[Service
         yield svc
     finally:
         svc.close()
+
+
+def restored_runtime(svc: Services) -> Runtime:
+    """Return the runtime's components with their state read from the log, none started.
+
+    Nothing connects, polls, sends or writes: this is what the store holds, for views of it
+    (``commandcenter screenshot``) from a process that is not the running console or service.
+    """
+    runtime = build_runtime(svc)
+    asyncio.run(runtime.restore())
+    return runtime
 
 
 def record_startup(svc: Services, role: str) -> None:

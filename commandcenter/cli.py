@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("--view", required=True, help="which view (plans, wall, …)")
     shot.add_argument("--out", required=True, metavar="FILE.png", type=Path)
     shot.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
+    shot.add_argument("--demo", action="store_true",
+                      help="play the built-in scripted scenario (for documentation) instead of "
+                           "showing what the store holds")
 
     sub.add_parser("paths", help="show where settings, data and logs live")
     for name in COMMAND_MODULES:
@@ -255,7 +258,7 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
     prepare_qt_environment()
     from PySide6.QtWidgets import QApplication
 
-    from commandcenter.app import build_services, resolve_language
+    from commandcenter.app import build_services, resolve_language, restored_runtime
     from commandcenter.ui.extensions import VIEWS, UiContext
     from commandcenter.ui.screenshot import render_view
 
@@ -267,9 +270,10 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
     lang = resolve_language(settings, args.lang)
     svc = build_services(settings)
     try:
+        runtime = None if args.demo else restored_runtime(svc)
         ctx = UiContext(site=svc.site, event_log=svc.event_log, clock=svc.clock, lang=lang,
-                        db_label=svc.db_label)
-        out = render_view(args.view, args.out, args.size, ctx)
+                        db_label=svc.db_label, runtime=runtime)
+        out = render_view(args.view, args.out, args.size, ctx, demo=args.demo)
     finally:
         svc.close()
     print(out)

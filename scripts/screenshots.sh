@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the screenshots in docs/screenshots/ from the demo site, offscreen.
 # The plans view reads a throwaway database holding real start-up events; the alarm, incident,
-# map and wall views replay scripted sequences through the real core (see README).
+# map and wall views play the built-in scripted scenario through the real core (--demo; without
+# it a view shows what the store holds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
@@ -14,9 +15,9 @@ cc --lang zh screenshot --view plans --out "$out/plans-zh.png" --size 1920x1080
 cc --lang en screenshot --view plans --out "$out/plans-en.png" --size 1920x1080
 cc --lang zh screenshot --view plans --out "$out/plans-zh-1366.png" --size 1366x768
 for view in wall incident alarms trends map; do
-  cc --lang zh screenshot --view "$view" --out "$out/$view-zh.png" --size 1920x1080
+  cc --lang zh screenshot --demo --view "$view" --out "$out/$view-zh.png" --size 1920x1080
 done
-cc --lang en screenshot --view wall --out "$out/wall-en.png" --size 1920x1080
-cc --lang en screenshot --view incident --out "$out/incident-en.png" --size 1920x1080
-cc --lang en screenshot --view map --out "$out/map-en.png" --size 1920x1080
+for view in wall incident map; do
+  cc --lang en screenshot --demo --view "$view" --out "$out/$view-en.png" --size 1920x1080
+done
 echo "screenshots written to $out"

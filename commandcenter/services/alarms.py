@@ -301,6 +301,14 @@ class AlarmService:
                      "no gauge network" if not self._connect
                      else "simulated gauges" if self._simulate else "live gauges")
 
+    async def restore(self) -> None:
+        """Rebuild the board from the log and nothing else: no gauges, no pump, no writes.
+
+        For views of what the store holds (``commandcenter screenshot``) in a process that
+        runs no alarm service of its own.
+        """
+        await self._catch_up()
+
     def _build_network(self) -> GaugeNetworkLike:
         if self._factory is not None:
             return self._factory(self)

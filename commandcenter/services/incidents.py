@@ -886,6 +886,13 @@ class IncidentService:
             setattr(self, attr, lock)
         return lock
 
+    async def restore(self) -> None:
+        """Fold the whole log and nothing else: no channels, no sends, no ticks.
+
+        For views of what the store holds in a process that dispatches nothing.
+        """
+        await self.catch_up()
+
     async def catch_up(self) -> None:
         """Read and fold every event recorded after the last one folded (any process)."""
         async with self._lock("read"):

@@ -107,6 +107,17 @@ class Runtime:
             self._started.append(comp)
             _LOGGER.info("component %s started", comp.name)
 
+    async def restore(self) -> None:
+        """Bring every component's state up to the log without starting any of them.
+
+        Components that can (``restore()``) read the log into their state; nothing connects,
+        polls, sends or writes. The result serves views of the store (screenshots).
+        """
+        for comp in self.components.values():
+            restore = getattr(comp, "restore", None)
+            if callable(restore):
+                await restore()
+
     async def stop(self) -> None:
         """Stop started components in reverse order; log, never raise."""
         while self._started:

@@ -80,10 +80,26 @@ class WallPanel:
 
 @dataclass(frozen=True)
 class View:
-    """A screenshot view: ``build(ctx)`` returns the top-level widget to grab."""
+    """A screenshot view: ``build(ctx)`` returns the top-level widget to grab.
+
+    ``build`` shows what the store holds (through ``ctx.runtime``, restored from the log);
+    ``demo``, where a view has one, plays a built-in scripted scenario through the real core
+    instead, for documentation (``commandcenter screenshot --demo``).
+    """
 
     name: str
     build: Callable[[UiContext], QWidget]
+    demo: Callable[[UiContext], QWidget] | None = None
+
+
+def console_on(page: str) -> Callable[[UiContext], QWidget]:
+    """Return a view builder: the console with page ``page`` in front."""
+    def build(ctx: UiContext) -> QWidget:
+        window = build_console(ctx)
+        window.show_page(page)
+        return window
+
+    return build
 
 
 PAGES: list[str] = [
@@ -184,4 +200,4 @@ def _plans_view(ctx: UiContext) -> QWidget:
 
 
 PLANS_VIEW = View("plans", _plans_view)
-WALL_VIEW = View("wall", lambda ctx: _demo_view(ctx, build_wall))
+WALL_VIEW = View("wall", build_wall, demo=lambda ctx: _demo_view(ctx, build_wall))

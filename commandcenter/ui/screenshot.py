@@ -45,7 +45,8 @@ def _settle(app: QApplication, widget: QWidget) -> None:
     app.processEvents()
 
 
-def render_view(view: str, out: Path, size: tuple[int, int], ctx: UiContext) -> Path:
+def render_view(view: str, out: Path, size: tuple[int, int], ctx: UiContext, *,
+                demo: bool = False) -> Path:
     """Render ``view`` at ``size`` (width, height) to the PNG file ``out`` and return its path.
 
     Args:
@@ -54,6 +55,7 @@ def render_view(view: str, out: Path, size: tuple[int, int], ctx: UiContext) -> 
         out: Where to write the PNG; parent folders are created.
         size: Width and height in pixels.
         ctx: What the screens show (site, event log, clock, language, runtime).
+        demo: Play the view's scripted scenario (if it has one) instead of the store.
 
     Raises:
         ValueError: ``view`` is unknown, or ``size`` is not positive.
@@ -70,7 +72,7 @@ def render_view(view: str, out: Path, size: tuple[int, int], ctx: UiContext) -> 
     previous = i18n.current()
     i18n.set_language(ctx.lang)
     spec: View = load(VIEWS[view])
-    widget = spec.build(ctx)
+    widget = (spec.demo if demo and spec.demo is not None else spec.build)(ctx)
     try:
         widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         widget.resize(width, height)

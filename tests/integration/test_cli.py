@@ -195,6 +195,40 @@ def test_screenshot_writes_png(view: str, db: str, tmp_path: Path) -> None:
     assert (width, height) == (1280, 720)
 
 
+def _has_colour(png: Path, colour: str, y: int) -> bool:
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(str(png))
+    return any(QColor(image.pixel(x, y)).name() == colour for x in range(0, image.width(), 10))
+
+
+def test_screenshot_shows_what_the_store_holds_and_writes_nothing(db: str,
+                                                                 tmp_path: Path) -> None:
+    empty = tmp_path / "empty.png"
+    r = cc("screenshot", "--view", "incident", "--out", str(empty), db=db)
+    assert r.returncode == 0, r.stderr
+    assert not _has_colour(empty, "#ffd21f", 200)  # no incident: no L2 banner
+    r = cc("incident", "activate", "PLAN-TOXIC-L2", "--location", "U-120", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    with EventLog(db, SystemClock(), migrate=False) as log:
+        before = log.count()
+    shot = tmp_path / "incident.png"
+    r = cc("screenshot", "--view", "incident", "--out", str(shot), db=db)
+    assert r.returncode == 0, r.stderr
+    assert _has_colour(shot, "#ffd21f", 200)  # the stored L2 incident's banner
+    with EventLog(db, SystemClock(), migrate=False) as log:
+        assert log.count() == before  # a view of the store adds nothing to it
+
+
+def test_screenshot_demo_plays_the_scripted_scenario(db: str, tmp_path: Path) -> None:
+    shot = tmp_path / "demo.png"
+    r = cc("screenshot", "--view", "incident", "--demo", "--out", str(shot), db=db)
+    assert r.returncode == 0, r.stderr
+    assert _has_colour(shot, "#ffd21f", 200)
+    with EventLog(db, SystemClock(), migrate=False) as log:
+        assert log.count() == 0  # the scenario never touches the store
+
+
 def test_screenshot_unknown_view(db: str, tmp_path: Path) -> None:
     r = cc("screenshot", "--view", "nope", "--out", str(tmp_path / "x.png"), db=db)
     assert r.returncode == 2 and "unknown view 'nope'" in r.stderr

@@ -514,7 +514,7 @@ def test_wall_panel_without_a_service(qtbot, demo_site, clock):
 
 def test_render_incident_view(qtbot, tmp_path, demo_site, clock):
     ctx = UiContext(demo_site, _NoLog(), clock, "en", "test", None)
-    out = render_view("incident", tmp_path / "incident.png", (1920, 1080), ctx)
+    out = render_view("incident", tmp_path / "incident.png", (1920, 1080), ctx, demo=True)
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1920, 1080)
     colours = {image.pixel(x, y) for x in range(0, 1920, 37) for y in range(0, 1080, 23)}

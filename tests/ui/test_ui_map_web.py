@@ -213,7 +213,7 @@ def test_render_view_map_writes_the_drawn_map(qtbot, tmp_path, demo, event_log):
     ctx = UiContext(site=demo, event_log=event_log, clock=ScriptedClock(T0), lang="zh",
                     db_label="sqlite:///test.db")
     assert VIEWS["map"].endswith(":MAP_VIEW") and MAP_VIEW.name == "map"
-    out = render_view("map", tmp_path / "map.png", (1600, 900), ctx)
+    out = render_view("map", tmp_path / "map.png", (1600, 900), ctx, demo=True)
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1600, 900)
 

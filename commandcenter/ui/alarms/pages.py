@@ -37,7 +37,7 @@ from commandcenter.ui.alarms.list import AlarmListPage
 from commandcenter.ui.alarms.models import AlarmTableModel, BoardObserver
 from commandcenter.ui.alarms.scripted import ScriptedDesk, scripted_desk
 from commandcenter.ui.alarms.trends import TrendsPage
-from commandcenter.ui.extensions import Page, UiContext, View, WallPanel
+from commandcenter.ui.extensions import Page, UiContext, View, WallPanel, build_wall, console_on
 from commandcenter.ui.i18n import tr
 from commandcenter.ui.theme import DESK, WALL, Theme
 
@@ -320,6 +320,6 @@ def _wall_alarms_view(ctx: UiContext) -> QWidget:
     return wall
 
 
-ALARMS_VIEW = View("alarms", _alarms_view)
-TRENDS_VIEW = View("trends", _trends_view)
-WALL_ALARMS_VIEW = View("wall-alarms", _wall_alarms_view)
+ALARMS_VIEW = View("alarms", console_on(ALARMS_PAGE.key), demo=_alarms_view)
+TRENDS_VIEW = View("trends", console_on(TRENDS_PAGE.key), demo=_trends_view)
+WALL_ALARMS_VIEW = View("wall-alarms", build_wall, demo=_wall_alarms_view)

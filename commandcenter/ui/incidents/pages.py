@@ -8,7 +8,15 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from commandcenter.core.site import Plan
 from commandcenter.services.protocols import IncidentDesk
-from commandcenter.ui.extensions import Page, UiContext, View, WallPanel, build_console, build_wall
+from commandcenter.ui.extensions import (
+    Page,
+    UiContext,
+    View,
+    WallPanel,
+    build_console,
+    build_wall,
+    console_on,
+)
 from commandcenter.ui.i18n import tr
 from commandcenter.ui.incidents import strings  # noqa: F401  (registers the UI strings)
 from commandcenter.ui.incidents.memory import scripted_incident
@@ -119,5 +127,5 @@ def _wall_incident_view(ctx: UiContext) -> QWidget:
 
 INCIDENTS_PAGE = Page("incidents", "page.incidents", build_page, shortcut="Ctrl+Shift+I")
 INCIDENT_WALL_PANEL = WallPanel("incident", build_wall_panel, stretch=ACTIVE_STRETCH, index=0)
-INCIDENT_VIEW = View("incident", _incident_view)
-WALL_INCIDENT_VIEW = View("wall-incident", _wall_incident_view)
+INCIDENT_VIEW = View("incident", console_on(INCIDENTS_PAGE.key), demo=_incident_view)
+WALL_INCIDENT_VIEW = View("wall-incident", build_wall, demo=_wall_incident_view)

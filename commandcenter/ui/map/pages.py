@@ -15,7 +15,14 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from commandcenter.ui.alarms.pages import desk_of as alarm_desk_of
-from commandcenter.ui.extensions import Page, UiContext, View, WallPanel, build_console
+from commandcenter.ui.extensions import (
+    Page,
+    UiContext,
+    View,
+    WallPanel,
+    build_console,
+    console_on,
+)
 from commandcenter.ui.i18n import tr
 from commandcenter.ui.incidents.pages import desk_of as incident_desk_of
 from commandcenter.ui.map import strings as _strings  # noqa: F401  (registers the UI strings)
@@ -65,5 +72,5 @@ def _map_view(ctx: UiContext) -> QWidget:
     return window
 
 
-MAP_VIEW = View("map", _map_view)
+MAP_VIEW = View("map", console_on(MAP_PAGE.key), demo=_map_view)
 
