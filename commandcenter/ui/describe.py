@@ -199,6 +199,11 @@ class EventDescriber:
         channel = p.get("channel") or (ev.source.split(":", 1)[1]
                                        if ev.source.startswith("notify:") else None)
         ch = tr(f"describe.channel.{channel}", lang) if channel else ""
+        if action == "queued" and channel == "pa":  # an area announcement, not a person
+            parts = [ch]
+            if p.get("stage"):
+                parts.append(tr("describe.stage", lang, n=p["stage"]))
+            return SEP.join(parts)
         if action in ("queued", "reminder") and p.get("person"):
             who = p.get("name") or self.person(p["person"], lang)
             if lang == "en" or not p.get("name"):

@@ -76,6 +76,9 @@ def test_notifications_name_the_person_and_channel(describe: EventDescriber) -> 
     queued = ev("notification.queued", "notifier", {
         "person": p.id, "name": p.name, "channel": "sms", "stage": 1, "text": "【GX5】…"})
     assert describe(queued, "zh") == f"短信 → {p.name} · 第 1 批"
+    pa = ev("notification.queued", "notifier",
+            {"person": "PA", "name": "PA", "channel": "pa", "stage": 1, "text": "…"})
+    assert describe(pa, "zh") == "广播 · 第 1 批"
     acked = ev("notification.acknowledged", f"person:{p.id}",
                {"person": p.id, "channel": "sms", "text": "1 GX5", "recorded_by": None})
     assert describe(acked, "zh") == f"{p.name} · 短信 · “1 GX5”"
