@@ -12,18 +12,22 @@ Reading the port is blocking pyserial code; it runs in one worker thread per pan
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import serial
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import Gauge, GaugeLink
-from commandcenter.devices.base import DEFAULT_BACKOFF, LinkCoordinator, LinkDownError, ReadingSink
+from commandcenter.devices.base import (
+    DEFAULT_BACKOFF,
+    LinkCoordinator,
+    LinkDownError,
+    PortThread,
+    ReadingSink,
+)
 from commandcenter.devices.rtu import OPEN_ERRORS, PORT_ERRORS
 
 _LOGGER = logging.getLogger(__name__)
@@ -92,27 +96,23 @@ class AsciiCoordinator(LinkCoordinator):
             tag = g.address.get("tag", g.id)
             self.tags[str(tag).strip()] = g
         self._port: Any = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread = PortThread(f"ascii-{link.id}")
         self._buf = bytearray()
         self.invalid = 0
         """Lines that did not hold a usable reading."""
 
     async def start(self) -> None:
         """Start the reader thread and the watchdog."""
-        self._executor = ThreadPoolExecutor(max_workers=1,
-                                            thread_name_prefix=f"ascii-{self.link.id}")
+        self._thread.start()
         await super().start()
 
     async def stop(self) -> None:
         """Stop reading, close the port and release the worker thread."""
         await super().stop()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        self._thread.stop()
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        assert self._executor is not None
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self._thread.run(fn, *args)
 
     def _open_port(self) -> None:
         assert self.link.url is not None
@@ -138,7 +138,7 @@ class AsciiCoordinator(LinkCoordinator):
                 port.close()
 
     async def _close(self) -> None:
-        if self._executor is not None:
+        if self._thread.running:
             await self._in_thread(self._close_port)
         else:
             self._close_port()

@@ -37,12 +37,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import Gauge, GaugeLink
 from commandcenter.errors import DeviceError
+
+T = TypeVar("T")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,6 +110,38 @@ class ReadFailedError(DeviceError):
 
 class LinkDownError(DeviceError):
     """The link itself failed (port gone, connection lost): every gauge on it is unreachable."""
+
+
+class PortThread:
+    """The one worker thread a serial link's blocking port calls run on, never the loop.
+
+    One thread per link keeps a port's calls in order; :meth:`stop` lets a call that is stuck
+    in the driver finish on its own rather than block the loop.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self.executor: ThreadPoolExecutor | None = None
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self.executor is not None
+
+    def start(self) -> None:
+        """Make the thread's executor."""
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
+
+    def stop(self) -> None:
+        """Release the executor without waiting for a call in progress."""
+        executor, self.executor = self.executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the thread and return its result."""
+        assert self.executor is not None, "the port thread is not started"
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
 
 class LinkCoordinator:

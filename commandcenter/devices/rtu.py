@@ -44,7 +44,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -59,6 +58,7 @@ from commandcenter.core.site import Gauge, GaugeLink
 from commandcenter.devices.base import (
     DEFAULT_BACKOFF,
     LinkDownError,
+    PortThread,
     ReadFailedError,
     ReadingSink,
 )
@@ -128,7 +128,7 @@ class ModbusRtuCoordinator(ModbusCoordinator):
         self.min_cycle_s = rtu_min_cycle_s(self.blocks, link.baudrate)
         self._period = max(link.poll_s, self.min_cycle_s)
         self._client: AsyncModbusSerialClient | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread = PortThread(f"rtu-{link.id}")
         self._opening: asyncio.Future[SerialTransport] | None = None
         self._open_error: str | None = None
         self._received = 0
@@ -147,16 +147,13 @@ class ModbusRtuCoordinator(ModbusCoordinator):
                 "poll period stretched from %g s to %.2f s", self.link.id, self.endpoint,
                 len(self.blocks), self.min_cycle_s, self.baudrate, self.link.poll_s,
                 self._period)
-        self._executor = ThreadPoolExecutor(max_workers=1,
-                                            thread_name_prefix=f"rtu-{self.link.id}")
+        self._thread.start()
         await super().start()
 
     async def stop(self) -> None:
         """Stop polling, close the port and release the worker thread."""
         await super().stop()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        self._thread.stop()
 
     # ------------------------------------------------------------- the port
 
@@ -188,8 +185,8 @@ class ModbusRtuCoordinator(ModbusCoordinator):
             self._open_error = "an earlier attempt to open it has not ended yet"
             raise OSError(self._open_error)
         self._opening = opening = loop.run_in_executor(
-            self._executor, SerialTransport, loop, ctx, self.url, params.baudrate, params.bytesize,
-            params.parity, params.stopbits, params.timeout_connect)
+            self._thread.executor, SerialTransport, loop, ctx, self.url, params.baudrate,
+            params.bytesize, params.parity, params.stopbits, params.timeout_connect)
         try:
             transport = await asyncio.shield(opening)
         except asyncio.CancelledError:
