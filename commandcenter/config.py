@@ -69,7 +69,8 @@ class Settings(BaseSettings):
                           "PostgreSQL: postgresql+psycopg://user:pw@host/db")
     language: Literal["auto", "zh", "en"] = Field(
         "auto", description="UI language; auto follows the system locale.")
-    wall_screen: int = Field(0, ge=0, description="Monitor for the wall display, counted from 0 (a missing one falls back to 0).")
+    wall_screen: int = Field(0, ge=0, description="Monitor for the wall display, counted from 0 "
+                             "(a missing one falls back to 0).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_dir: Path | None = Field(None, description="Where log files go; default: user log folder.")
     notify: NotifySettings = Field(
