@@ -471,7 +471,8 @@ def test_wall_banner_shows_the_whole_english_title_and_whole_step_lines(qtbot, d
     previous = i18n.current()
     i18n.set_language("en")
     try:
-        wall = WALL_VIEW.build(UiContext(demo_site, _NoLog(), clock, "en", "test", None))
+        assert WALL_VIEW.demo is not None
+        wall = WALL_VIEW.demo(UiContext(demo_site, _NoLog(), clock, "en", "test", None))
         qtbot.addWidget(wall)
         wall.resize(1920, 1080)
         wall.show()
