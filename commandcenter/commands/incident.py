@@ -192,6 +192,13 @@ class _Command:
         role = self.site.roles.get(role_id)
         return str(role.name.get(self.lang)) if role else role_id
 
+    def person(self, person_id: str, recorded: str) -> str:
+        """Return a person's name in the output language (``recorded``: the name in the log)."""
+        p = self.site.people.get(person_id)
+        if p is not None and self.lang == "en" and p.name_en:
+            return str(p.name_en)
+        return recorded
+
     def text(self, value: Any) -> str:
         """Return a ``{"zh": …, "en": …}`` text in the output language."""
         if isinstance(value, dict):
@@ -231,7 +238,8 @@ class _Command:
                  f"commander {act.payload['commander']}",
                  f"notifying {len({n['person'] for n in notified})} people "
                  f"({len(notified)} messages queued):"]
-        lines += [f"  stage {n['stage']}  {n['person']:<14} {n['name']:<10} via {n['channel']}"
+        lines += [f"  stage {n['stage']}  {n['person']:<14} "
+                  f"{self.person(n['person'], n['name']):<10} via {n['channel']}"
                   for n in notified]
         lines += [f"  PA announcement queued ({a['message_id']})" for a in announced]
         lines += [f"  note: {n}" for n in notes]
@@ -349,7 +357,8 @@ def _status_text(d: dict[str, Any], cmd: _Command) -> str:
     for p in d["people"]:
         chans = ", ".join(f"{k} {v['state']} ×{v['attempts']}" for k, v in p["channels"].items())
         when = f" at {p['answered_at']}" if p["answered_at"] else ""
-        lines.append(f"  {p['person']:<14} {p['name']:<10} stage {p['stage']}  "
+        lines.append(f"  {p['person']:<14} {cmd.person(p['person'], p['name']):<10} "
+                     f"stage {p['stage']}  "
                      f"{p['answer']}{when}  [{chans}]")
     for b in d["broadcasts"]:
         lines.append(f"PA announcement ({b['plan']}): {b['state']}")

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from commandcenter.core.siteio import load_site
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -147,8 +149,12 @@ def test_text_output_follows_the_language_option(db: str) -> None:
     assert "Flammable gas leak - shift-level on-site response" in en.stdout
     assert "Confirm the alarm" in en.stdout and "报警确认" not in en.stdout
     assert "[Shift leader 0/1, Field operator 0/1]" in en.stdout
+    leader = next(p for p in act["notified"] if p["person"] == act["commander"])
+    site = load_site(REPO)
+    assert f"{act['commander']:<14} {site.people[act['commander']].name_en}" in en.stdout
     zh = cc("incident", "status", act["code"], "--lang", "zh", db=db)
     assert "可燃气体泄漏班组级现场处置方案" in zh.stdout and "[值班长 0/1, 外操 0/1]" in zh.stdout
+    assert f"{act['commander']:<14} {leader['name']}" in zh.stdout
     listed = cc("incident", "list", "--lang", "en", db=db)
     assert "Flammable gas leak" in listed.stdout
 
