@@ -23,9 +23,7 @@ register({
     "describe.bad_value": ("数据异常", "bad value"),
     "describe.stage": ("第 {n} 批", "stage {n}"),
     "describe.code": ("代码 {code}", "code {code}"),
-    "describe.at": ("地点", "at"),
     "describe.by": ("操作", "by"),
-    "describe.to": ("发给", "to"),
     "describe.notified": ("加呼 {names}", "calls {names}"),
     "describe.reminded": ("提醒 {names}", "reminds {names}"),
     "describe.informed": ("告知 {names}", "informs {names}"),
@@ -83,13 +81,17 @@ class EventDescriber:
 
     # ------------------------------------------------------------------ names
 
-    def person(self, ident: Any, lang: str) -> str:
-        """Return a person's name for ``DH1050`` or ``person:DH1050`` (else the text itself)."""
+    def person(self, ident: Any, lang: str, recorded: Any = None) -> str:
+        """Return a person's name for ``DH1050`` or ``person:DH1050``.
+
+        Someone the roster does not (or no longer) know is shown by ``recorded`` (the name the
+        event carries), else by the id itself.
+        """
         text = str(ident)
         pid = text.split(":", 1)[1] if text.startswith(("person:", "operator:")) else text
         p = self._site.people.get(pid)
         if p is None:
-            return pid
+            return str(recorded) if recorded else pid
         return p.name_en if lang == "en" and p.name_en else p.name
 
     def _people(self, ids: Any, lang: str, limit: int = 4) -> str:
@@ -97,10 +99,6 @@ class EventDescriber:
         sep = "、" if lang == "zh" else ", "
         more = f" +{len(names) - limit}" if len(names) > limit else ""
         return sep.join(names[:limit]) + more
-
-    def _gauge(self, gid: str, lang: str) -> str:
-        g = self._site.gauges.get(gid)
-        return f"{gid} {g.name.get(lang)}" if g is not None else gid
 
     def _plan(self, pid: Any, lang: str) -> str:
         plan = self._site.plans.get(str(pid))
@@ -205,9 +203,7 @@ class EventDescriber:
                 parts.append(tr("describe.stage", lang, n=p["stage"]))
             return SEP.join(parts)
         if action in ("queued", "reminder") and p.get("person"):
-            who = p.get("name") or self.person(p["person"], lang)
-            if lang == "en" or not p.get("name"):
-                who = self.person(p["person"], lang)
+            who = self.person(p["person"], lang, p.get("name"))
             parts = [f"{ch} → {who}".strip()]
             if p.get("stage"):
                 parts.append(tr("describe.stage", lang, n=p["stage"]))

@@ -116,9 +116,9 @@ class LevelTile(QFrame):
             self._right.addWidget(self.titles, 1)
             self.titles.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         if self._theme is not None:
-            self.show_plans_again()
+            self._relayout()
 
-    def show_plans_again(self) -> None:
+    def _relayout(self) -> None:
         """Lay out the same plans again (after a change of layout)."""
         assert self._theme is not None
         self._size_block(self._theme)
