@@ -253,11 +253,6 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
     os.environ["COMMANDCENTER_MUTE"] = "1"  # a screenshot never sounds the horn
-    from commandcenter.ui.qtenv import prepare_qt_environment
-
-    prepare_qt_environment()
-    from PySide6.QtWidgets import QApplication
-
     from commandcenter.app import build_services, resolve_language, restored_runtime
     from commandcenter.ui.extensions import VIEWS, UiContext
     from commandcenter.ui.screenshot import render_view
@@ -266,7 +261,6 @@ def _screenshot(args: argparse.Namespace, settings: Settings) -> int:
         print(f"commandcenter: unknown view {args.view!r} (known: {', '.join(VIEWS)})",
               file=sys.stderr)
         return EXIT_USAGE
-    _app = QApplication.instance() or QApplication([])
     lang = resolve_language(settings, args.lang)
     svc = build_services(settings)
     try:
