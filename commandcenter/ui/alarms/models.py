@@ -33,7 +33,6 @@ from commandcenter.core.alarms import (
     AlarmKind,
     AlarmState,
     Priority,
-    link_hold,
 )
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import Site
@@ -103,6 +102,11 @@ def live_status(status: Callable[[str], GaugeStatus] | None,
         return status(alarm.gauge)
     except KeyError:
         return None
+
+
+def _if_stale(st: GaugeStatus | None) -> GaugeStatus | None:
+    """Return ``st`` when its gauge stopped answering after a reading, else ``None``."""
+    return st if st is not None and not st.available and st.ts is not None else None
 
 
 def alarm_label(alarm: Alarm, lang: str, *, compact: bool = False) -> str:
@@ -187,7 +191,7 @@ def note_text(alarm: Alarm, tz: tzinfo, lang: str) -> str:
         return tr("alarms.note.shelved_once", lang, by=sh.by, reason=sh.reason)
     hold = alarm.out_of_service or alarm.suppression
     if hold is not None:
-        if hold.by.startswith("link:") and hold.by == link_hold(hold.by[len("link:"):]):
+        if hold.by.startswith("link:"):
             return tr("alarms.note.link_hold", lang, link=hold.by[len("link:"):])
         if hold.by.startswith("rule:"):
             return tr("alarms.note.rule", lang, gauge=hold.by[len("rule:"):],
@@ -453,7 +457,9 @@ class AlarmTableModel(QAbstractTableModel):
         st = live_status(self._status, alarm)
         if st is not None and st.available and st.value is not None:
             return value_text(st.value, alarm.spec.unit), st.value
-        if st is not None and not st.available and st.ts is not None:
+        st = _if_stale(st)
+        if st is not None:
+            assert st.ts is not None  # a stale status always has its last reading's time
             value = st.value if st.value is not None else alarm.value
             text = value_text(value, alarm.spec.unit)
             if self._clock is not None:
@@ -462,12 +468,15 @@ class AlarmTableModel(QAbstractTableModel):
             return tr("alarms.value.stale_bare", self._lang, value=text), value
         return value_text(alarm.value, alarm.spec.unit), alarm.value
 
+    def _stale_status(self, alarm: Alarm) -> GaugeStatus | None:
+        """Return the gauge's status when it stopped answering (``None`` if live, or comm/link)."""
+        if alarm.spec.kind in (AlarmKind.COMM, AlarmKind.LINK):
+            return None
+        return _if_stale(live_status(self._status, alarm))
+
     def stale(self, alarm: Alarm) -> bool:
         """True when the alarm's gauge stopped answering (its value is only the last one)."""
-        if alarm.spec.kind in (AlarmKind.COMM, AlarmKind.LINK):
-            return False
-        st = live_status(self._status, alarm)
-        return st is not None and not st.available and st.ts is not None
+        return self._stale_status(alarm) is not None
 
     def _display(self, alarm: Alarm, col: int) -> str:
         lang = self._lang
@@ -519,8 +528,8 @@ class AlarmTableModel(QAbstractTableModel):
         if alarm.value is not None:
             lines.append(f"@ {local_time(alarm.active_since, self._tz)}: "
                          f"{value_text(alarm.value, alarm.spec.unit)}")
-        st = live_status(self._status, alarm)
-        if self.stale(alarm) and st is not None:
+        st = self._stale_status(alarm)
+        if st is not None:
             lines.append(tr("alarms.value.stale_tip", lang,
                             time=local_time(st.ts, self._tz, "%H:%M:%S")))
         note = note_text(alarm, self._tz, lang)
@@ -564,14 +573,15 @@ class AlarmTableModel(QAbstractTableModel):
             return alarm
         if role == ALARM_ID_ROLE:
             return alarm.id
-        stale_value = col == self.COL_VALUE and self.stale(alarm)
-        if role == Qt.ItemDataRole.FontRole and (not alarm.acknowledged or stale_value):
-            f = QFont()
-            f.setBold(not alarm.acknowledged)
-            f.setItalic(stale_value)
-            return f
-        if stale_value and role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(QColor(STALE_TEXT))
+        if role in (Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ForegroundRole):
+            stale_value = col == self.COL_VALUE and self.stale(alarm)
+            if role == Qt.ItemDataRole.FontRole and (not alarm.acknowledged or stale_value):
+                f = QFont()
+                f.setBold(not alarm.acknowledged)
+                f.setItalic(stale_value)
+                return f
+            if stale_value and role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(QColor(STALE_TEXT))
         fill, text = PRIORITY_COLOURS[alarm.priority]
         if col == self.COL_PRIORITY:
             if role == Qt.ItemDataRole.BackgroundRole:
