@@ -349,13 +349,6 @@ def _inside(point: tuple[float, float], ring: Sequence[Sequence[float]]) -> bool
     return inside
 
 
-def building_centre(b: Building) -> tuple[float, float]:
-    """Return the middle of a building's outline as ``(lat, lon)``."""
-    ring = b.outline[0]
-    pts = ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else ring
-    return (sum(p[1] for p in pts) / len(pts), sum(p[0] for p in pts) / len(pts))
-
-
 def _to_outline_m(point: tuple[float, float], ring: Sequence[Sequence[float]]) -> float:
     """Return the distance in metres from ``(lat, lon)`` to a ``[lon, lat]`` ring's edges.
 
@@ -624,11 +617,15 @@ class Incident:
         return [s for s in self.steps if s.is_overdue(now)]
 
 
-def _text(data: Mapping[str, JsonValue]) -> dict[str, str]:
+def payload_text(data: JsonValue) -> dict[str, str]:
+    """Return a ``{"zh": …, "en": …}`` text of an event payload (a bare string reads as zh)."""
+    if not isinstance(data, Mapping):
+        return {"zh": str(data)}
     return {str(k): str(v) for k, v in data.items() if v is not None}
 
 
-def _location(value: JsonValue) -> str | tuple[float, float]:
+def payload_location(value: JsonValue) -> str | tuple[float, float]:
+    """Return an event payload's location: a building id, or ``(lat, lon)``."""
     if isinstance(value, str):
         return value
     return (float(value[0]), float(value[1]))
@@ -730,7 +727,7 @@ class IncidentBook:
             self.escalated.emit(inc, rec)
         elif ev.type == INCIDENT_CLOSED:
             inc.closed_at, inc.closed_by = ev.ts, str(p["by"])
-            inc.confirmed = [_text(t) for t in p["confirmed"]]
+            inc.confirmed = [payload_text(t) for t in p["confirmed"]]
             self.closed.emit(inc)
         elif ev.type == INCIDENT_LOG:
             entry = LogEntry(at=ev.ts, author=str(p["author"]), text=str(p["text"]),
@@ -758,8 +755,8 @@ class IncidentBook:
         assert ev.incident_id is not None
         p = ev.payload
         inc = Incident(id=ev.incident_id, code=str(p["code"]), plan=str(p["plan"]),
-                       plan_title=_text(p["plan_title"]), level=PlanLevel(p["level"]),
-                       location=_location(p["location"]), started_at=ev.ts,
+                       plan_title=payload_text(p["plan_title"]), level=PlanLevel(p["level"]),
+                       location=payload_location(p["location"]), started_at=ev.ts,
                        commander=str(p["commander"]), activated_by=str(p["activated_by"]),
                        drill_id=ev.drill_id)
         self._add_plan_block(inc, inc.plan, p, ev.ts)
@@ -770,7 +767,7 @@ class IncidentBook:
     @staticmethod
     def _add_plan_block(inc: Incident, plan: str, p: Mapping[str, JsonValue],
                         at: datetime) -> None:
-        inc.plan, inc.plan_title = plan, _text(p["plan_title"])
+        inc.plan, inc.plan_title = plan, payload_text(p["plan_title"])
         inc.plans.append(plan)
         for role in p["roles"]:
             if role not in inc.roles:
@@ -778,9 +775,9 @@ class IncidentBook:
         for s in p["steps"]:
             inc.steps.append(ChecklistStep(
                 plan=plan, id=str(s["id"]),
-                title=_text(s["title"]), owner=str(s["owner"]),
+                title=payload_text(s["title"]), owner=str(s["owner"]),
                 target_at=at + timedelta(minutes=float(s["target_min"]))))
-        inc.termination = [_text(t) for t in p["termination"]]
+        inc.termination = [payload_text(t) for t in p["termination"]]
 
 
 # --------------------------------------------------------------------------- commands

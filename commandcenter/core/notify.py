@@ -83,6 +83,8 @@ from commandcenter.core.incidents import (
     StagePlan,
     is_code_shaped,
     location_words,
+    payload_location,
+    payload_text,
     resolve_role,
 )
 from commandcenter.core.signals import Signal
@@ -815,10 +817,8 @@ class Notifier:
             return
         p = ev.payload
         if ev.type == INCIDENT_ACTIVATED:
-            loc = p["location"]
             camp = _Campaign(ev.incident_id, str(p["code"]), ev.drill_id,
-                             location=loc if isinstance(loc, str) else
-                             (float(loc[0]), float(loc[1])))
+                             location=payload_location(p["location"]))
             self._campaigns[camp.incident_id] = camp
             self._add_stages(camp, p, ev.ts, str(p["plan"]), str(p["level"]))
             self.changed.emit(camp.incident_id)
@@ -878,7 +878,7 @@ class Notifier:
     @staticmethod
     def _add_stages(camp: _Campaign, p: Mapping[str, JsonValue], at: datetime, plan: str,
                     level: str) -> None:
-        camp.plans[plan] = (level, _text_of(p["plan_title"]))
+        camp.plans[plan] = (level, payload_text(p["plan_title"]))
         for data in p["stages"]:
             spec = StagePlan.from_payload(data)
             camp.stages.append(StageProgress(
@@ -1270,9 +1270,3 @@ def _sms_text(kind: MessageKind, b: Briefing, st: StageProgress, body: str,
         text = text.replace(short, cut, 1)
         short = cut
     return text
-
-
-def _text_of(data: JsonValue) -> dict[str, str]:
-    if not isinstance(data, Mapping):
-        return {"zh": str(data)}
-    return {str(k): str(v) for k, v in data.items() if v is not None}
