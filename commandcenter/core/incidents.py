@@ -861,7 +861,7 @@ def escalate(site: Site, book: IncidentBook, incident_id: str, *, by: str, now: 
     inc = _open(book, incident_id)
     current = site.plans.get(inc.plan)
     if to_plan is None:
-        if inc.level.rank == max(level.rank for level in PlanLevel):
+        if inc.level.is_highest:
             raise IncidentError(f"incident {incident_id} is at {inc.level.value}, already the "
                                 "highest level; there is no plan to escalate to")
         if current is None or current.escalates_to is None:

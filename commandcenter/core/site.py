@@ -578,6 +578,11 @@ class PlanLevel(StrEnum):
         """1 for L1 … 4 for L4."""
         return int(self.value[1])
 
+    @property
+    def is_highest(self) -> bool:
+        """True for the highest level there is (nothing to escalate to)."""
+        return self.rank == max(level.rank for level in PlanLevel)
+
 
 class PlanKind(StrEnum):
     """What a plan responds to."""

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.incidents import ChecklistStep, Incident, StepState
-from commandcenter.core.site import Plan, PlanLevel
+from commandcenter.core.site import Plan
 from commandcenter.services.protocols import IncidentDesk
 from commandcenter.ui import i18n
 from commandcenter.ui.i18n import name_of, tr
@@ -460,7 +460,7 @@ class IncidentView(QWidget):
         self.facts.setText(self._facts_html(inc))
         target = self._escalation_target(inc)
         self.escalate_button.setEnabled(not inc.closed and target is not None)
-        top = inc.level.rank == max(level.rank for level in PlanLevel)
+        top = inc.level.is_highest
         self.escalate_button.setToolTip(
             "" if target else tr("inc.escalate.top" if top else "inc.escalate.none", lang))
         self.close_button.setEnabled(not inc.closed)
