@@ -398,11 +398,19 @@ PAGE_SCRIPT = r"""
                       iconAnchor: [size / 2, size / 2]});
   }
   let preview = null;
-  function showPreview(layer, text, at) {
-    if (preview) { map.removeLayer(preview); }
-    preview = layer.addTo(map);
-    preview.bindTooltip(esc(text), {permanent: true, direction: "right", offset: [14, 0],
-      className: "cc-tip"}).openTooltip(at);
+  function showPreview(key, make, reshape, text, at) {
+    // Made once per drag (``make``); while it lasts only its shape, text and place change.
+    if (preview && preview._ccKey === key) {
+      reshape(preview);
+      preview.setTooltipContent(esc(text));
+    } else {
+      if (preview) { map.removeLayer(preview); }
+      preview = make().addTo(map);
+      preview._ccKey = key;
+      preview.bindTooltip(esc(text), {permanent: true, direction: "right", offset: [14, 0],
+        className: "cc-tip"});
+    }
+    preview.openTooltip(at);
   }
   function dropPreview() {
     if (preview) { map.removeLayer(preview); preview = null; }
@@ -459,9 +467,10 @@ PAGE_SCRIPT = r"""
           title: S().radius_handle});
         rh.on("drag", () => {
           const r = clamp(map.distance(z.centre, rh.getLatLng()), 10, 10000);
-          showPreview(L.circle(z.centre, {radius: r, pane: "ccSource", color: "#B00000",
-            weight: 2, dashArray: "6 5", fill: false, interactive: false}),
-            Math.round(r) + " m", rh.getLatLng());
+          showPreview("radius", () => L.circle(z.centre, {radius: r, pane: "ccSource",
+            color: "#B00000", weight: 2, dashArray: "6 5", fill: false, interactive: false}),
+            (c) => c.setLatLng(z.centre).setRadius(r), Math.round(r) + " m",
+            rh.getLatLng());
         });
         rh.on("dragend", () => {
           dropPreview();
@@ -476,9 +485,10 @@ PAGE_SCRIPT = r"""
             title: S().downwind_handle});
           th.on("drag", () => {
             const d = clamp(along(z.centre, z.downwind_deg, th.getLatLng()), 0, 50000);
-            showPreview(L.polyline([z.centre, offset(z.centre, z.downwind_deg, d)],
-              {pane: "ccSource", color: "#7A0000", weight: 3, dashArray: "6 5",
-               interactive: false}), Math.round(d) + " m", th.getLatLng());
+            const axis = [z.centre, offset(z.centre, z.downwind_deg, d)];
+            showPreview("downwind", () => L.polyline(axis, {pane: "ccSource", color: "#7A0000",
+              weight: 3, dashArray: "6 5", interactive: false}),
+              (line) => line.setLatLngs(axis), Math.round(d) + " m", th.getLatLng());
           });
           th.on("dragend", () => {
             dropPreview();
@@ -630,9 +640,10 @@ PAGE_SCRIPT = r"""
   map.on("mousemove", (e) => {
     if (!drawing || !drawStart) { return; }
     const r = clamp(map.distance(drawStart, e.latlng), 10, 10000);
-    showPreview(L.circle(drawStart, {radius: r, pane: "ccSource", color: "#B00000",
-      weight: 3, dashArray: "6 5", fillColor: "#FF3030", fillOpacity: 0.12,
-      interactive: false}), Math.round(r) + " m", e.latlng);
+    showPreview("draw", () => L.circle(drawStart, {radius: r, pane: "ccSource",
+      color: "#B00000", weight: 3, dashArray: "6 5", fillColor: "#FF3030", fillOpacity: 0.12,
+      interactive: false}), (c) => c.setLatLng(drawStart).setRadius(r),
+      Math.round(r) + " m", e.latlng);
   });
   map.on("mouseup", (e) => {
     if (!drawing || !drawStart) { return; }
@@ -831,11 +842,12 @@ PAGE_SCRIPT = r"""
   }
   function layout() {
     stats.layouts += 1;
+    const todo = Object.values(labels).filter((l) => map.hasLayer(l.marker));
+    if (!todo.length) { return; }
     const size = map.getSize();
     const fixed = obstacles();
     const placed = [];
     const leaders = [];
-    const todo = Object.values(labels).filter((l) => map.hasLayer(l.marker));
     todo.sort((a, b) => b.prio - a.prio || (a.key < b.key ? -1 : 1));
     todo.forEach((l) => {
       const el = l.marker.getElement();
