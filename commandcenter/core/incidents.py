@@ -39,14 +39,21 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.events import Event, JsonValue, RecordedEvent
-from commandcenter.core.geodesy import EARTH_RADIUS_M, distance_m
+from commandcenter.core.geodesy import EARTH_RADIUS_M
 from commandcenter.core.signals import Signal
-from commandcenter.core.site import Building, Person, Plan, PlanLevel, Site
+from commandcenter.core.site import (
+    Building,
+    Person,
+    Plan,
+    PlanLevel,
+    Site,
+    metres_outside,
+)
 from commandcenter.errors import CommandCenterError
 
 INCIDENT_ACTIVATED = "incident.activated"
@@ -381,11 +388,22 @@ def nearest_building(site: Site, point: tuple[float, float]) -> tuple[Building, 
 def offsite_m(site: Site, point: tuple[float, float]) -> float:
     """Return how far ``(lat, lon)`` lies outside the site's bounds, in metres (0 inside)."""
     bounds = site.bounds()
-    if bounds is None:
-        return 0.0
-    (south, west), (north, east) = bounds
+    return 0.0 if bounds is None else metres_outside(point, bounds)
+
+
+def point_fault(site: Site, point: tuple[float, float],
+                ) -> tuple[Literal["invalid", "outside"], float] | None:
+    """Return what rules ``(lat, lon)`` out as an incident's place on this site, or ``None``.
+
+    ``("invalid", 0.0)``: not a valid coordinate. ``("outside", metres)``: it lies ``metres``
+    outside the site's bounds, more than the site's ``max_offsite_m``.
+    """
     lat, lon = point
-    return distance_m(point, (min(max(lat, south), north), min(max(lon, west), east)))
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+            and -180 <= lon <= 180):
+        return ("invalid", 0.0)
+    off = offsite_m(site, point)
+    return ("outside", off) if off > site.max_offsite_m() else None
 
 
 def point_problem(site: Site, point: tuple[float, float]) -> str | None:
@@ -393,19 +411,13 @@ def point_problem(site: Site, point: tuple[float, float]) -> str | None:
 
     A point must be a valid coordinate within the site's ``max_offsite_m`` of its bounds.
     """
+    fault = point_fault(site, point)
+    if fault is None:
+        return None
     lat, lon = point
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
-            and -180 <= lon <= 180):
+    if fault[0] == "invalid":
         return f"{lat}, {lon} is not a valid latitude, longitude"
-    off = offsite_m(site, point)
-    if off > max_offsite_m(site):
-        return f"{lat:.5f}, {lon:.5f} lies {off / 1000:.1f} km outside the site"
-    return None
-
-
-def max_offsite_m(site: Site) -> float:
-    """Return how far outside its bounds a place may lie and still belong to the site."""
-    return site.info.max_offsite_m if site.info else 2000.0
+    return f"{lat:.5f}, {lon:.5f} lies {fault[1] / 1000:.1f} km outside the site"
 
 
 def location_words(site: Site, location: str | Sequence[float]) -> dict[str, str]:

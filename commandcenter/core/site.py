@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from commandcenter.core.geodesy import distance_m
+
 SCHEMA_VERSION = 1
 """The schema version this code reads; files state theirs in ``schema_version``."""
 
@@ -870,6 +872,14 @@ class DrillScenario(VersionedFile):
 # --------------------------------------------------------------------------- the site
 
 
+def metres_outside(point: tuple[float, float],
+                   box: tuple[tuple[float, float], tuple[float, float]]) -> float:
+    """Return how far ``(lat, lon)`` lies outside ``((south, west), (north, east))`` (0 inside)."""
+    (south, west), (north, east) = box
+    lat, lon = point
+    return distance_m(point, (min(max(lat, south), north), min(max(lon, west), east)))
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong in a site file: ``path:line: field: message``."""
@@ -942,6 +952,10 @@ class Site:
             return None
         (s, w), (n, e) = b
         return ((s + n) / 2, (w + e) / 2)
+
+    def max_offsite_m(self) -> float:
+        """Return how far outside its bounds a place may lie and still belong to the site."""
+        return self.info.max_offsite_m if self.info else 2000.0
 
     def people_with_role(self, role: str) -> list[Person]:
         """Return everyone on the roster who holds ``role``, in roster order."""

@@ -39,6 +39,7 @@ from commandcenter.core.site import (
     Site,
     SiteInfo,
     Zone,
+    metres_outside,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -766,6 +767,13 @@ def _load_drills(root: Path, site: Site, c: _Collector,
 _GEOJSON_KINDS = ("building", "node")
 
 
+def _box(boundary: Boundary) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Return ``((south, west), (north, east))`` of the boundary's outer ring."""
+    ring = boundary.outline[0]
+    return ((min(p[1] for p in ring), min(p[0] for p in ring)),
+            (max(p[1] for p in ring), max(p[0] for p in ring)))
+
+
 def _check_boundary(site: Site, c: _Collector, src: _Source, loc: Loc) -> None:
     """Leave out a boundary that lies away from most of the buildings.
 
@@ -775,15 +783,12 @@ def _check_boundary(site: Site, c: _Collector, src: _Source, loc: Loc) -> None:
     """
     if site.boundary is None or not site.buildings:
         return
-    ring = site.boundary.outline[0]
-    south, north = min(p[1] for p in ring), max(p[1] for p in ring)
-    west, east = min(p[0] for p in ring), max(p[0] for p in ring)
-    limit = site.info.max_offsite_m if site.info else 2000.0
+    box = _box(site.boundary)
+    limit = site.max_offsite_m()
     offsets = []
     for bld in site.buildings.values():
         lon, lat = bld.outline[0][0]
-        offsets.append(distance_m((lat, lon), (min(max(lat, south), north),
-                                               min(max(lon, west), east))))
+        offsets.append(metres_outside((lat, lon), box))
     away = sorted(off for off in offsets if off > limit)
     if len(away) * 2 <= len(offsets):
         return
@@ -800,16 +805,11 @@ def _check_places(site: Site, c: _Collector, origin: dict[str, tuple[_Source, Lo
     """Leave out items far outside the site (a swapped lat/lon, a typo in a digit)."""
     if site.boundary is None:
         return
-    ring = site.boundary.outline[0]
-    south, north = min(p[1] for p in ring), max(p[1] for p in ring)
-    west, east = min(p[0] for p in ring), max(p[0] for p in ring)
-    limit = site.info.max_offsite_m if site.info else 2000.0
+    box = _box(site.boundary)
+    limit = site.max_offsite_m()
 
     def outside_m(point: tuple[float, float]) -> float:
-        lat, lon = point
-        clat = min(max(lat, south), north)
-        clon = min(max(lon, west), east)
-        return distance_m((lat, lon), (clat, clon))
+        return metres_outside(point, box)
 
     for ident, item in list(items.items()):
         lat, lon = max(where(item), key=outside_m)

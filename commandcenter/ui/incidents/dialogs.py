@@ -35,9 +35,8 @@ from commandcenter.core.incidents import (
     Contact,
     Incident,
     ShiftSchedule,
-    max_offsite_m,
     nearest_building,
-    offsite_m,
+    point_fault,
 )
 from commandcenter.core.site import Plan, Site
 from commandcenter.services.protocols import ActivationPreview, IncidentDesk
@@ -301,13 +300,12 @@ class ActivationDialog(QDialog):
         return point
 
     def _point_problem(self, point: tuple[float, float]) -> str | None:
-        lat, lon = point
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        fault = point_fault(self._site, point)
+        if fault is None:
+            return None
+        if fault[0] == "invalid":
             return tr("inc.act.point.invalid", self._lang)
-        off = offsite_m(self._site, point)
-        if off > max_offsite_m(self._site):
-            return tr("inc.act.point.outside", self._lang, km=f"{off / 1000:.1f}")
-        return None
+        return tr("inc.act.point.outside", self._lang, km=f"{fault[1] / 1000:.1f}")
 
     def choose_point(self, lat: float, lon: float) -> bool:
         """Switch to a map point and enter ``lat, lon``; return whether it is valid here."""
