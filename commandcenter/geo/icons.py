@@ -52,9 +52,6 @@ GLYPHS: dict[str, Glyph] = {
 }
 """The glyph of every resource kind."""
 
-RESOURCE_COLOURS: dict[str, str] = {kind: g.fill for kind, g in GLYPHS.items()}
-"""Main colour of each resource kind (its glyph's fill)."""
-
 HIDDEN_KINDS = frozenset({ResourceKind.FIRE_HYDRANT, ResourceKind.EXTINGUISHER_STATION,
                           ResourceKind.EYEWASH_SHOWER})
 """Numerous small resources whose layers start switched off (the layer list shows them)."""

@@ -21,10 +21,10 @@ from jinja2 import Template
 from commandcenter.core.hazard import HazardZone
 from commandcenter.core.routing import IncidentAnswer
 from commandcenter.core.site import Building, Gauge, Resource, ResourceKind, Site
-from commandcenter.geo.icons import GLYPHS, HIDDEN_KINDS, RESOURCE_COLOURS, glyph_svg
+from commandcenter.geo.icons import GLYPHS, HIDDEN_KINDS, glyph_svg
 from commandcenter.geo.offline import OfflineMap
 
-__all__ = ["NEAREST_COLOUR", "RESOURCE_COLOURS", "site_map"]
+__all__ = ["NEAREST_COLOUR", "site_map"]
 
 ROUTE_COLOUR = "#1B7F3B"
 ROUTE_INSIDE_COLOUR = "#E65100"

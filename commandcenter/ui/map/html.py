@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QFile, QIODevice
 
 from commandcenter.core.site import ResourceKind, Site
-from commandcenter.geo.icons import HIDDEN_KINDS, RESOURCE_COLOURS, glyph_svg
+from commandcenter.geo.icons import HIDDEN_KINDS, glyph_svg
 from commandcenter.geo.offline import MapError, OfflineMap, asset_references, standalone_html
 from commandcenter.geo.sitemap import NEAREST_COLOUR
 from commandcenter.ui.alarms.overview import TILE_STYLES, TileState
@@ -104,7 +104,6 @@ def site_data(site: Site, lang: str, *, interactive: bool = True,
         } for r in site.resources.values()],
         "kinds": {k.value: {"name": {lang_: name_of("resource", k.value, lang_)
                                      for lang_ in ("zh", "en")},
-                            "colour": RESOURCE_COLOURS.get(k, "#000000"),
                             "glyph": glyph_svg(k.value, size),
                             "icon": glyph_svg(k.value, small),
                             "order": kinds_order[k.value],
