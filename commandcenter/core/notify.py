@@ -690,7 +690,8 @@ class _Campaign:
     incident_id: str
     code: str
     drill_id: str | None
-    location: str | tuple[float, float] = ""
+    where: dict[str, str] = field(default_factory=dict)
+    """The incident's place in words (:func:`location_words`), worked out once."""
     stages: list[StageProgress] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)
     plans: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
@@ -780,7 +781,7 @@ class Notifier:
     def briefing(self, camp: _Campaign, plan: str) -> Briefing:
         """Return what the messages of ``plan`` in ``camp`` say about the incident."""
         level, title = camp.plans.get(plan, ("", {"zh": plan}))
-        return Briefing(camp.code, level, title, location_words(self.site, camp.location))
+        return Briefing(camp.code, level, title, camp.where)
 
     def text_for(self, m: Message, channel: str) -> str:
         """Return the text of ``m`` as it reads on ``channel`` (a copy on another channel)."""
@@ -818,7 +819,8 @@ class Notifier:
         p = ev.payload
         if ev.type == INCIDENT_ACTIVATED:
             camp = _Campaign(ev.incident_id, str(p["code"]), ev.drill_id,
-                             location=payload_location(p["location"]))
+                             where=location_words(self.site,
+                                                  payload_location(p["location"])))
             self._campaigns[camp.incident_id] = camp
             self._add_stages(camp, p, ev.ts, str(p["plan"]), str(p["level"]))
             self.changed.emit(camp.incident_id)

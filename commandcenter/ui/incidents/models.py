@@ -36,10 +36,10 @@ from commandcenter.core.site import Site
 from commandcenter.ui.i18n import tr
 from commandcenter.ui.incidents import strings  # noqa: F401  (registers the UI strings)
 from commandcenter.ui.incidents.people import (
+    LocationTexts,
     actor_name,
     duration,
     local_time,
-    location_text,
     person_name,
     plan_started,
     role_name,
@@ -140,6 +140,7 @@ class OpenIncidentsModel(_Observer):
         self._clock = clock
         self._lang = lang
         self._tz = site_timezone(site)
+        self._where = LocationTexts(site)
         self._ids = [i.id for i in book.open_incidents()]
         self._observe(book.activated, self._on_activated)
         self._observe(book.closed, self._on_closed)
@@ -149,6 +150,7 @@ class OpenIncidentsModel(_Observer):
     def set_language(self, lang: str) -> None:
         """Show names in ``lang``."""
         self._lang = lang
+        self._where.clear()
         self._cols_changed(0, self.columnCount() - 1)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
 
@@ -235,7 +237,7 @@ class OpenIncidentsModel(_Observer):
         if col == self.COL_PLAN:
             return inc.plan_title.get(self._lang) or inc.plan_title.get("zh", inc.plan)
         if col == self.COL_LOCATION:
-            return location_text(self._site, inc.location, self._lang)
+            return self._where.of(inc, self._lang)
         if col == self.COL_ELAPSED:
             return duration(since(now, inc.started_at))
         if col == self.COL_ACKS:

@@ -65,6 +65,30 @@ def location_text(site: Site, location: str | Sequence[float], lang: str) -> str
         f"{text} ({metres:.0f} m from {name})"
 
 
+class LocationTexts:
+    """:func:`location_text` of incidents, worked out once per incident and language.
+
+    An incident's place never changes, and describing a map point scans every building.
+    """
+
+    def __init__(self, site: Site) -> None:
+        """Describe places of ``site``."""
+        self._site = site
+        self._texts: dict[tuple[str, str], str] = {}
+
+    def of(self, incident: Incident, lang: str) -> str:
+        """Return where ``incident`` happens, in ``lang``."""
+        key = (incident.id, lang)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = location_text(self._site, incident.location, lang)
+        return text
+
+    def clear(self) -> None:
+        """Forget every text."""
+        self._texts.clear()
+
+
 def parse_point(text: str) -> tuple[float, float] | None:
     """Read ``"30.8151, 121.4550"`` (comma, full-width comma or space between) as a point."""
     parts = [p for p in re.split(r"[\s,，;；/]+", text.strip()) if p]

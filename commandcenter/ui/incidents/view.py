@@ -63,11 +63,11 @@ from commandcenter.ui.incidents.models import (
     stages_of,
 )
 from commandcenter.ui.incidents.people import (
+    LocationTexts,
     actor_name,
     clock_duration,
     duration,
     local_time,
-    location_text,
     person_name,
     role_name,
     since,
@@ -164,6 +164,7 @@ class IncidentView(QWidget):
         self._lang = lang
         self._operator = operator
         self._tz = site_timezone(self._site)
+        self._where = LocationTexts(self._site)
         self._id: str | None = None
         self.checklist_model: ChecklistModel | None = None
         self.ack_model: AckBoardModel | None = None
@@ -478,7 +479,7 @@ class IncidentView(QWidget):
                     f"<b>{escape(value)}</b>")
 
         parts = [
-            fact("inc.location", location_text(site, inc.location, lang)),
+            fact("inc.location", self._where.of(inc, lang)),
             fact("inc.commander", person_name(site, inc.commander, lang)),
             fact("inc.started", tr("inc.started.value", lang,
                                    time=local_time(inc.started_at, self._tz),

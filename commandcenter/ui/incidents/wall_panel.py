@@ -24,9 +24,9 @@ from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.incidents import strings  # noqa: F401  (registers the UI strings)
 from commandcenter.ui.incidents.models import answer_counts, stages_of
 from commandcenter.ui.incidents.people import (
+    LocationTexts,
     clock_duration,
     duration,
-    location_text,
     person_name,
     since,
 )
@@ -100,6 +100,7 @@ class IncidentWallPanel(QFrame):
         self.overdue.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.overdue.installEventFilter(self)
         self._title = ""
+        self._where = LocationTexts(site)
         self._late: list[str] = []
         """The overdue steps' lines (``+3:32  Isolate``), listed as far as room allows."""
         self.others = QLabel(self)
@@ -200,7 +201,7 @@ class IncidentWallPanel(QFrame):
 
         self.facts.setStyleSheet(f"font-size: {t.body_px}px;")
         self.facts.setText(
-            fact("inc.location", location_text(self._site, inc.location, lang)) + "<br>"
+            fact("inc.location", self._where.of(inc, lang)) + "<br>"
             + fact("inc.commander", person_name(self._site, inc.commander, lang)))
         called, acked, _declined, silent = answer_counts(stages_of(desk.notifier, inc.id))
         silent_colour = OVERDUE_RED if silent else t.muted
