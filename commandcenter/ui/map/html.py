@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QFile, QIODevice
 
+from commandcenter.core.geodesy import EARTH_RADIUS_M
 from commandcenter.core.site import ResourceKind, Site
 from commandcenter.geo.icons import HIDDEN_KINDS, glyph_svg
 from commandcenter.geo.offline import MapError, OfflineMap, asset_references, standalone_html
@@ -22,6 +23,7 @@ from commandcenter.geo.sitemap import NEAREST_COLOUR
 from commandcenter.ui.alarms.overview import TILE_STYLES, TileState
 from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.map import strings  # noqa: F401  (registers the UI strings)
+from commandcenter.ui.map.bridge import DOWNWIND_RANGE_M, RADIUS_RANGE_M
 from commandcenter.ui.map.script import MAP_NAME_MARK, PAGE_CSS, PAGE_SCRIPT
 
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
@@ -114,6 +116,9 @@ def site_data(site: Site, lang: str, *, interactive: bool = True,
                     "unit": g.unit, "at": _pt(*g.location)} for g in site.gauges.values()],
         "states": states,
         "bounds": [_pt(*bounds[0]), _pt(*bounds[1])] if bounds is not None else None,
+        "radiusRange": list(RADIUS_RANGE_M),
+        "downwindRange": list(DOWNWIND_RANGE_M),
+        "earthRadius": EARTH_RADIUS_M,
     }
 
 

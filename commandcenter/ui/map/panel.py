@@ -34,6 +34,7 @@ from commandcenter.core.hazard import default_downwind_m
 from commandcenter.core.site import Site
 from commandcenter.ui.i18n import name_of, tr
 from commandcenter.ui.map import strings as _strings
+from commandcenter.ui.map.bridge import DOWNWIND_RANGE_M, RADIUS_RANGE_M
 from commandcenter.ui.map.zone import (
     DEFAULT_RADIUS_M,
     AnswerSummary,
@@ -122,12 +123,12 @@ class ZonePanel(QFrame):
         self.automatic = QPushButton(self)
         self.clear = QPushButton(self)
         self.radius = QSpinBox(self)
-        self.radius.setRange(10, 10000)
+        self.radius.setRange(round(RADIUS_RANGE_M[0]), round(RADIUS_RANGE_M[1]))
         self.radius.setSingleStep(10)
         self.radius.setSuffix(" m")
         self.radius.setValue(round(DEFAULT_RADIUS_M))
         self.downwind = QSpinBox(self)
-        self.downwind.setRange(0, 50000)
+        self.downwind.setRange(round(DOWNWIND_RANGE_M[0]), round(DOWNWIND_RANGE_M[1]))
         self.downwind.setSingleStep(50)
         self.downwind.setSuffix(" m")
         self.downwind.setValue(round(default_downwind_m(site)))

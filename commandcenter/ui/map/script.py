@@ -374,7 +374,7 @@ PAGE_SCRIPT = r"""
   groups.zone = L.layerGroup();
   let zonePoly = null;
   let hazard = null;
-  const EARTH_M_PER_DEG = Math.PI / 180 * 6371008.8;
+  const EARTH_M_PER_DEG = Math.PI / 180 * D.earthRadius;
   function offset(centre, bearing, metres) {
     const b = bearing * Math.PI / 180;
     const c = L.latLng(centre);
@@ -392,6 +392,9 @@ PAGE_SCRIPT = r"""
     return x * Math.sin(b) + y * Math.cos(b);
   }
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+  // The limits the bridge accepts (and the side panel offers).
+  const radiusIn = (m) => clamp(m, D.radiusRange[0], D.radiusRange[1]);
+  const downwindIn = (m) => clamp(m, D.downwindRange[0], D.downwindRange[1]);
   function handleIcon(tip) {
     const size = D.wall ? 26 : 20;
     return L.divIcon({className: tip ? "cc-handle tip" : "cc-handle", iconSize: [size, size],
@@ -466,7 +469,7 @@ PAGE_SCRIPT = r"""
           draggable: true, keyboard: false, icon: handleIcon(false),
           title: S().radius_handle});
         rh.on("drag", () => {
-          const r = clamp(map.distance(z.centre, rh.getLatLng()), 10, 10000);
+          const r = radiusIn(map.distance(z.centre, rh.getLatLng()));
           showPreview("radius", () => L.circle(z.centre, {radius: r, pane: "ccSource",
             color: "#B00000", weight: 2, dashArray: "6 5", fill: false, interactive: false}),
             (c) => c.setLatLng(z.centre).setRadius(r), Math.round(r) + " m",
@@ -474,7 +477,7 @@ PAGE_SCRIPT = r"""
         });
         rh.on("dragend", () => {
           dropPreview();
-          const r = clamp(map.distance(z.centre, rh.getLatLng()), 10, 10000);
+          const r = radiusIn(map.distance(z.centre, rh.getLatLng()));
           post({type: "radius", radius_m: Math.round(r)});
         });
         handles.radius = rh;
@@ -484,7 +487,7 @@ PAGE_SCRIPT = r"""
             draggable: true, keyboard: false, icon: handleIcon(true),
             title: S().downwind_handle});
           th.on("drag", () => {
-            const d = clamp(along(z.centre, z.downwind_deg, th.getLatLng()), 0, 50000);
+            const d = downwindIn(along(z.centre, z.downwind_deg, th.getLatLng()));
             const axis = [z.centre, offset(z.centre, z.downwind_deg, d)];
             showPreview("downwind", () => L.polyline(axis, {pane: "ccSource", color: "#7A0000",
               weight: 3, dashArray: "6 5", interactive: false}),
@@ -492,7 +495,7 @@ PAGE_SCRIPT = r"""
           });
           th.on("dragend", () => {
             dropPreview();
-            const d = clamp(along(z.centre, z.downwind_deg, th.getLatLng()), 0, 50000);
+            const d = downwindIn(along(z.centre, z.downwind_deg, th.getLatLng()));
             post({type: "downwind", downwind_m: Math.round(d)});
           });
           handles.tip = th;
@@ -639,7 +642,7 @@ PAGE_SCRIPT = r"""
   });
   map.on("mousemove", (e) => {
     if (!drawing || !drawStart) { return; }
-    const r = clamp(map.distance(drawStart, e.latlng), 10, 10000);
+    const r = radiusIn(map.distance(drawStart, e.latlng));
     showPreview("draw", () => L.circle(drawStart, {radius: r, pane: "ccSource",
       color: "#B00000", weight: 3, dashArray: "6 5", fillColor: "#FF3030", fillOpacity: 0.12,
       interactive: false}), (c) => c.setLatLng(drawStart).setRadius(r),
@@ -656,7 +659,7 @@ PAGE_SCRIPT = r"""
       post({type: "hazard", lat: start.lat, lon: start.lng, how: "click"});
     } else {
       post({type: "zone", lat: start.lat, lon: start.lng,
-            radius_m: Math.round(clamp(map.distance(start, e.latlng), 10, 10000))});
+            radius_m: Math.round(radiusIn(map.distance(start, e.latlng)))});
     }
   });
   map.on("click", (e) => {
