@@ -100,6 +100,8 @@ class IncidentWallPanel(QFrame):
         self.overdue.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.overdue.installEventFilter(self)
         self._title = ""
+        self._fitted: tuple[str, str, int, int] | None = None
+        """Title, language and font sizes the banner's height was last worked out for."""
         self._where = LocationTexts(site)
         self._late: list[str] = []
         """The overdue steps' lines (``+3:32  Isolate``), listed as far as room allows."""
@@ -160,6 +162,7 @@ class IncidentWallPanel(QFrame):
         self.idle.setVisible(inc is None)
         t = self.theme()
         if inc is None:
+            self._fitted = None
             self.idle.setText(tr("inc.wall.none" if desk is not None else "inc.wall.no_service",
                                  lang))
             self.idle.setStyleSheet(f"font-size: {t.small_px}px;")
@@ -217,7 +220,10 @@ class IncidentWallPanel(QFrame):
         others = len(desk.book.open_incidents()) - 1
         self.others.setVisible(others > 0)
         self.others.setText(tr("inc.wall.others", lang, count=others) if others > 0 else "")
-        self._fit()
+        if self._fitted != (title, lang, t.heading_px, t.body_px):
+            self._fit()  # a new title; resizeEvent refits on a new width
+        else:
+            self._fill_overdue()
 
     # ------------------------------------------------------------------ fitting
 
@@ -256,6 +262,7 @@ class IncidentWallPanel(QFrame):
             need = head + title + 2 * BANNER_PAD_Y + 4
             if self.banner.height() != need or self.banner.minimumHeight() != need:
                 self.banner.setFixedHeight(need)
+            self._fitted = (self._title, self._lang, t.heading_px, t.body_px)
         self._fill_overdue()
 
     def _fill_overdue(self) -> None:
