@@ -28,9 +28,6 @@ if TYPE_CHECKING:  # routing pulls in numpy and scipy: only load them when a com
 
 EXIT_OK, EXIT_STRANDED = 0, 1
 
-DEFAULT_SECTOR_DEG = 60.0
-"""Full opening angle of the downwind sector when neither a plan nor ``--sector-deg`` gives one."""
-
 
 def parse_hazard(text: str) -> tuple[float, float, float | None]:
     """Parse ``LAT,LON,RADIUS_M`` (or ``LAT,LON`` when a plan gives the radius)."""
@@ -120,7 +117,7 @@ def zone_from_args(args: argparse.Namespace, site: Site) -> HazardZone:
         ZoneArgumentError: Unknown plan, missing radius, speed without direction, too wide a
             sector.
     """
-    from commandcenter.core.hazard import HazardZone, default_downwind_m
+    from commandcenter.core.hazard import DEFAULT_SECTOR_DEG, HazardZone, default_downwind_m
     from commandcenter.core.site import HazardZoneSpec
 
     lat, lon, radius = args.hazard

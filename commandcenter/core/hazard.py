@@ -34,6 +34,9 @@ CALM_WIND_MPS = 0.5
 OUTLINE_STEP_DEG = 3.0
 """Angular step of the drawn outline's arcs."""
 
+DEFAULT_SECTOR_DEG = 60.0
+"""Full opening angle of the downwind sector when no plan gives one (nor ``--sector-deg``)."""
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 

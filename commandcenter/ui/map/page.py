@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from commandcenter.core.hazard import DEFAULT_SECTOR_DEG
 from commandcenter.core.incidents import EscalationRecord, Incident, IncidentBook
 from commandcenter.core.routing import IncidentAnswer, SiteRouter
 from commandcenter.core.site import Site
@@ -45,7 +46,6 @@ from commandcenter.ui.map.panel import AMBER, AnswerPanel, ZonePanel
 from commandcenter.ui.map.routing import RoutingWorker
 from commandcenter.ui.map.zone import (
     DEFAULT_RADIUS_M,
-    DEFAULT_SECTOR_DEG,
     HazardSetup,
     SourceKind,
     Wind,

@@ -13,7 +13,7 @@ Rules:
   within :data:`ALARM_RADIUS_M` of that, the source is the centroid of those gauges;
 - radius, downwind distance and sector come from the incident plan's ``hazard_zone`` (without a
   plan: :data:`DEFAULT_RADIUS_M`, the site's ``default_downwind_m`` and
-  :data:`DEFAULT_SECTOR_DEG`);
+  :data:`~commandcenter.core.hazard.DEFAULT_SECTOR_DEG`);
 - the wind is read from the site's wind-direction and wind-speed gauges; a calm wind, or a
   direction that is unavailable, gives no downwind sector (the panel says so).
 """
@@ -28,16 +28,18 @@ from typing import Any
 
 from commandcenter.core.alarms import Alarm
 from commandcenter.core.geodesy import distance_m
-from commandcenter.core.hazard import CALM_WIND_MPS, HazardZone, default_downwind_m
+from commandcenter.core.hazard import (
+    CALM_WIND_MPS,
+    DEFAULT_SECTOR_DEG,
+    HazardZone,
+    default_downwind_m,
+)
 from commandcenter.core.routing import IncidentAnswer
 from commandcenter.core.site import Building, GaugeKind, HazardZoneSpec, ResourceKind, Site
 from commandcenter.services.protocols import GaugeStatus
 
 ALARM_RADIUS_M = 300.0
 """Gauges in formal alarm this close to the incident location move the source to their centroid."""
-
-DEFAULT_SECTOR_DEG = 60.0
-"""Sector opening used when the commander sets a zone with no plan behind it."""
 
 DEFAULT_RADIUS_M = 100.0
 """Isolation radius offered when the commander sets a zone with no plan behind it."""
