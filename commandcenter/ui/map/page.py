@@ -233,8 +233,9 @@ class MapPage(QWidget):
 
         self.zone_panel.place_toggled.connect(self.set_placing)
         self.zone_panel.draw_toggled.connect(self.set_drawing)
-        self.zone_panel.radius_changed.connect(self._radius_edited)
-        self.zone_panel.downwind_changed.connect(self._downwind_edited)
+        self.zone_panel.radius_changed.connect(lambda m: self._distance_edited("radius_m", m, 1))
+        self.zone_panel.downwind_changed.connect(
+            lambda m: self._distance_edited("downwind_m", m, 0))
         self.zone_panel.wind_override_changed.connect(self._wind_overridden)
         self.zone_panel.automatic_requested.connect(self.derive_from_incident)
         self.zone_panel.clear_requested.connect(self.clear_zone)
@@ -274,8 +275,10 @@ class MapPage(QWidget):
             tr("map.page_error", self._lang, error=where)))
         web.bridge.hazard_placed.connect(self.place_hazard)
         web.bridge.zone_drawn.connect(self.draw_zone)
-        web.bridge.radius_set.connect(lambda m: self._radius_edited(round(m)))
-        web.bridge.downwind_set.connect(lambda m: self._downwind_edited(round(m)))
+        web.bridge.radius_set.connect(
+            lambda m: self._distance_edited("radius_m", round(m), 1))
+        web.bridge.downwind_set.connect(
+            lambda m: self._distance_edited("downwind_m", round(m), 0))
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._drop_web_view)
@@ -458,23 +461,22 @@ class MapPage(QWidget):
 
     def set_placing(self, on: bool) -> None:
         """Arm (or disarm) "click the map to set the release point"."""
-        self._placing = on and self.interactive
-        if self._placing:
-            self._drawing = False
-        self.zone_panel.set_placing(self._placing)
-        self.zone_panel.set_drawing(self._drawing)
-        self._call("ccSetDrawing", self._drawing, serial=False)
-        self._call("ccSetPlacing", self._placing, serial=False)
+        placing = on and self.interactive
+        self._set_modes(placing, self._drawing and not placing)
 
     def set_drawing(self, on: bool) -> None:
         """Arm (or disarm) "press on the release point and drag out to the radius"."""
-        self._drawing = on and self.interactive
-        if self._drawing:
-            self._placing = False
-        self.zone_panel.set_drawing(self._drawing)
-        self.zone_panel.set_placing(self._placing)
-        self._call("ccSetPlacing", self._placing, serial=False)
-        self._call("ccSetDrawing", self._drawing, serial=False)
+        drawing = on and self.interactive
+        self._set_modes(self._placing and not drawing, drawing)
+
+    def _set_modes(self, placing: bool, drawing: bool) -> None:
+        """Arm or disarm both modes on the panel's buttons and in the page (disarming first)."""
+        self._placing, self._drawing = placing, drawing
+        self.zone_panel.set_placing(placing)
+        self.zone_panel.set_drawing(drawing)
+        modes = (("ccSetPlacing", placing), ("ccSetDrawing", drawing))
+        for function, armed in sorted(modes, key=lambda mode: mode[1]):
+            self._call(function, armed, serial=False)
 
     def _disarm(self) -> None:
         self._placing = self._drawing = False
@@ -513,21 +515,15 @@ class MapPage(QWidget):
         self.set_setup(self._moved(lat, lon, radius_m=float(round(radius_m)),
                                    radius_edited=True))
 
-    def _radius_edited(self, value: int) -> None:
-        if self.setup is None or value <= 0:
+    def _distance_edited(self, field: str, value: int, lowest: int) -> None:
+        """The commander set ``field`` (``radius_m`` or ``downwind_m``) on the panel or map."""
+        if self.setup is None or value < lowest:
             return
-        if value == self.setup.radius_m:
+        if value == getattr(self.setup, field):
             self._push_zone()  # a handle let go where it started: put it back
             return
-        self.set_setup(replace(self.setup, radius_m=float(value), radius_edited=True))
-
-    def _downwind_edited(self, value: int) -> None:
-        if self.setup is None or value < 0:
-            return
-        if value == self.setup.downwind_m:
-            self._push_zone()
-            return
-        self.set_setup(replace(self.setup, downwind_m=float(value), radius_edited=True))
+        changes: dict[str, Any] = {field: float(value), "radius_edited": True}
+        self.set_setup(replace(self.setup, **changes))
 
     def _wind_overridden(self, wind: object) -> None:
         if self.setup is None:
