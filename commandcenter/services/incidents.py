@@ -474,10 +474,7 @@ def channel_coverage(site: Site, configured: Collection[str],
     """
     who = site.people.values() if people is None else \
         [site.people[p] for p in people if p in site.people]
-    listed: dict[str, list[str]] = {}
-    for p in site.people.values():
-        for ch in p.channels:
-            listed.setdefault(ch.value, []).append(p.id)
+    listed = {ch.value for p in site.people.values() for ch in p.channels}
     unserved: dict[str, JsonValue] = {}
     for person in who:
         for ch in person.channels:
@@ -486,7 +483,7 @@ def channel_coverage(site: Site, configured: Collection[str],
                 assert isinstance(ids, list)
                 ids.append(person.id)
     return {"configured": sorted(configured),
-            "unused": sorted(k for k in configured if not listed.get(k)),
+            "unused": sorted(k for k in configured if k not in listed),
             "unserved": dict(sorted(unserved.items()))}
 
 
@@ -495,8 +492,8 @@ def coverage_warnings(coverage: Mapping[str, JsonValue]) -> list[str]:
     unused, unserved = coverage["unused"], coverage["unserved"]
     assert isinstance(unused, list) and isinstance(unserved, Mapping)
     if not coverage["configured"]:
-        return ["no delivery channel is configured ([notify]): messages stay queued until a "
-                "process with channels runs"]
+        return ["no delivery channel is configured ([notify] in the settings): notifications "
+                "stay queued until a process with a channel runs"]
     out = [f"delivery channel {k} is configured but nobody on the roster lists it: it sends "
            "nothing" for k in unused]
     for ch, ids in unserved.items():
@@ -841,12 +838,8 @@ class IncidentService:
             self._wake[kind] = asyncio.Event()
             self._workers.append(asyncio.create_task(self._send_queue(kind, ch),
                                                      name=f"dispatch-{kind}"))
-        if not self._channels:
-            _LOGGER.warning("no delivery channel is configured ([notify] in the settings): "
-                            "notifications stay queued until a process with a channel runs")
-        else:
-            for line in coverage_warnings(self.coverage()):
-                _LOGGER.warning("%s", line)
+        for line in coverage_warnings(self.coverage()):
+            _LOGGER.warning("%s", line)
         self._background = [asyncio.create_task(self._ticker(), name="incident-ticker"),
                             asyncio.create_task(self._poller(), name="incident-log-poller")]
         _LOGGER.info("incident service started: %d incidents (%d open), %d messages unsent, "
@@ -1105,10 +1098,7 @@ class IncidentService:
                 if not group:
                     continue  # claimed first by another dispatcher, or answered meanwhile
                 self._last_send[kind] = self._clock.now()
-                if len(group) == 1:
-                    result = await self._send(channel, m)
-                else:
-                    result = await self._send_group(channel, group)
+                result = await self._send(channel, group if len(group) > 1 else [m])
                 carry = [ev for x in group for ev in self._outcome(x, result)]
                 answered.update(x.id for x in group)
             except StorageError as err:
@@ -1156,19 +1146,14 @@ class IncidentService:
         return OutgoingMessage.from_message(m, inc.code if inc else None,
                                             phone=contact.phone if contact else None)
 
-    async def _send(self, channel: DeliveryChannel, m: Message) -> SendResult:
+    async def _send(self, channel: DeliveryChannel, group: list[Message]) -> SendResult:
+        """Hand ``group`` to ``channel``: one message on its own, several in one group post."""
+        grouped = channel if len(group) > 1 else None
+        assert grouped is None or isinstance(grouped, GroupChannel)
         try:
-            return await channel.send(self._outgoing(m))
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:
-            _LOGGER.exception("channel %s raised while sending %s", channel.kind, m.id)
-            return SendResult.unknown(f"the {channel.kind} channel failed while sending: {err}")
-
-    async def _send_group(self, channel: DeliveryChannel, group: list[Message]) -> SendResult:
-        assert isinstance(channel, GroupChannel)
-        try:
-            return await channel.send_group([self._outgoing(m) for m in group])
+            if grouped is None:
+                return await channel.send(self._outgoing(group[0]))
+            return await grouped.send_group([self._outgoing(m) for m in group])
         except asyncio.CancelledError:
             raise
         except Exception as err:
