@@ -453,9 +453,8 @@ class Outbox:
         ``retry_now`` makes the retry due at once instead of after the back-off (a send whose
         outcome is in doubt after a crash: its responder waited long enough).
         """
-        if retry_now:
-            return self._event(NOTIFICATION_FAILED, message_id, reason=reason, retry_now=True)
-        return self._event(NOTIFICATION_FAILED, message_id, reason=reason)
+        extra: dict[str, JsonValue] = {"retry_now": True} if retry_now else {}
+        return self._event(NOTIFICATION_FAILED, message_id, reason=reason, **extra)
 
     # -- folding
 
@@ -659,11 +658,10 @@ class StageProgress:
 
     def calls_for_missing(self) -> list[Contact]:
         """Return the next contacts that could make up the acknowledgements still missing."""
-        missing = self.missing_by_role
         if not self.spec.need_by_role:
             return self.next_contacts(self.missing)
         out: list[Contact] = []
-        for role, n in missing.items():
+        for role, n in self.missing_by_role.items():
             out.extend(self.next_contacts(n, only_roles=[role]))
         return out
 
