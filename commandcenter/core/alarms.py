@@ -731,10 +731,6 @@ class AlarmEngine:
         """Return the links of the watched gauges: link id → gauge ids on it."""
         return {lid: list(gids) for lid, gids in self._links.items()}
 
-    def gauge_ids(self) -> list[str]:
-        """Return the ids of the watched gauges."""
-        return list(self._gauges)
-
     def plans_if_confirmed(self, alarm_id: str) -> tuple[str, ...]:
         """Return the plans a pre-alarm would offer once confirmed (empty for other alarms)."""
         found = self._confirm.get(alarm_id)
@@ -828,14 +824,18 @@ class AlarmEngine:
             if rt.last_ts is not None and ts < rt.last_ts:
                 return []
             rt.last_ts = ts
-            out = self._process(rt, value, ts)
+            bad = self._bad_reason(rt.gauge, value)
+            out = self._process(rt, value, bad, ts)
             if gauge_id in self._rules:
-                trusted = not self._bad_reason(rt.gauge, value)
-                self._apply_rules(gauge_id, value if trusted else None, ts, out)
+                self._apply_rules(gauge_id, None if bad else value, ts, out)
             return out
 
-    def _process(self, rt: _GaugeRuntime, value: float, ts: datetime) -> list[Event]:
-        """Take a reading that is not late: quality alarms, then the limits."""
+    def _process(self, rt: _GaugeRuntime, value: float, bad: str,
+                 ts: datetime) -> list[Event]:
+        """Take a reading that is not late: quality alarms, then the limits.
+
+        ``bad`` is why the value cannot be trusted (empty when it can).
+        """
         gauge_id = rt.gauge.id
         out: list[Event] = []
         source = f"gauge:{gauge_id}"
@@ -846,7 +846,6 @@ class AlarmEngine:
             self._emit(out, rt.comm_id, COMM_RESTORED, source, ts,
                        detail="a reading arrived")
         self._release_comm(rt, ts, out)
-        bad = self._bad_reason(rt.gauge, value)
         if bad:
             if not self._get(rt.bad_id).active:
                 self._emit(out, rt.bad_id, BAD_VALUE, source, ts,
@@ -1384,16 +1383,6 @@ class AlarmEngine:
                 self._emit(out, aid, RETURNED_TO_SERVICE, f"operator:{who}", now, who=who)
             return out
 
-    def gauge_out_of_service(self, gauge_id: str) -> bool:
-        """True while any alarm of the gauge is out of service.
-
-        Raises:
-            UnknownAlarmError: No such gauge.
-        """
-        with self._lock:
-            return any(self._get(aid).out_of_service is not None
-                       for aid in self.alarm_ids(gauge_id))
-
     def suppress(self, alarm_id: str, reason: str, by: str = "design") -> list[Event]:
         """Suppress an alarm by design (plant logic, e.g. its unit is shut down).
 
@@ -1569,3 +1558,7 @@ class AlarmBoard:
         alarms = self.alarms()
         return any(a.active for aid in (f"{gauge_id}:comm", f"{gauge_id}:bad_value")
                    if (a := alarms.get(aid)) is not None)
+
+    def gauge_out_of_service(self, gauge_id: str) -> bool:
+        """True while any alarm of the gauge is out of service."""
+        return any(a.out_of_service is not None for a in self.of_gauge(gauge_id))

@@ -486,7 +486,7 @@ class AlarmService:
 
     def gauge_out_of_service(self, gauge_id: str) -> bool:
         """True while any alarm of the gauge is out of service (as the board has it)."""
-        return any(a.out_of_service is not None for a in self.board.of_gauge(gauge_id))
+        return self.board.gauge_out_of_service(gauge_id)
 
     async def remove_from_service(self, alarm_id: str, who: str, reason: str) -> None:
         """Take an alarm out of service (maintenance, calibration)."""

@@ -1332,7 +1332,7 @@ def test_gauge_out_of_service_and_back() -> None:
     assert [e.payload["alarm"] for e in events] == rig.engine.alarm_ids(GD)
     assert {(e.payload["who"], e.payload["reason"]) for e in events} == {
         ("tech.li", "calibration")}
-    assert rig.engine.gauge_out_of_service(GD)
+    assert rig.board.gauge_out_of_service(GD)
     assert rig.board.annunciated() == []
     with pytest.raises(ActionRefusedError, match="gauge GD-101 is already out of service"):
         rig.engine.remove_gauge_from_service(GD, "op", "again")
@@ -1342,7 +1342,7 @@ def test_gauge_out_of_service_and_back() -> None:
         rig.engine.remove_gauge_from_service("GD-999", "op", "x")
     events = rig.do("return_gauge_to_service", GD, "tech.li")
     assert {e.type for e in events} == {"alarm.returned_to_service"}
-    assert not rig.engine.gauge_out_of_service(GD)
+    assert not rig.board.gauge_out_of_service(GD)
     assert {a.id for a in rig.board.standing() if not a.acknowledged} == {PRE, A1}  # anew
     with pytest.raises(ActionRefusedError, match="gauge GD-101 is not out of service"):
         rig.engine.return_gauge_to_service(GD, "op")

@@ -160,7 +160,7 @@ class EngineDesk:
 
     def gauge_out_of_service(self, gauge_id: str) -> bool:
         """True while any alarm of the gauge is out of service."""
-        return any(a.out_of_service is not None for a in self.board.of_gauge(gauge_id))
+        return self.board.gauge_out_of_service(gauge_id)
 
 
 # ---------------------------------------------------------------------- the scripted sequence
