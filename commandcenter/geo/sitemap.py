@@ -12,6 +12,7 @@ explains the symbols. An exported file is a snapshot: gauges carry no live alarm
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -19,9 +20,10 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from commandcenter.core.hazard import HazardZone
-from commandcenter.core.routing import IncidentAnswer
+from commandcenter.core.routing import IncidentAnswer, Stranded
 from commandcenter.core.site import Building, Gauge, Resource, ResourceKind, Site
 from commandcenter.geo.icons import GLYPHS, HIDDEN_KINDS, glyph_svg
+from commandcenter.geo.names import BUILDING_KIND_NAMES
 from commandcenter.geo.offline import OfflineMap
 
 __all__ = ["NEAREST_COLOUR", "site_map"]
@@ -72,8 +74,6 @@ _NAMES: dict[str, tuple[str, str]] = {
     "p.wind": ("风向", "Wind"),
     "p.centre": ("位置", "Position"),
     "p.state": ("状态", "State"),
-    "p.time": ("用时", "Time"),
-    "p.distance": ("距离", "Distance"),
     "none": ("无", "none"),
     "calm": ("静风或未知：仅隔离圆", "calm or unknown: circle only"),
     "sector": ("下风向 {length} m，扇区 {angle}°，朝向 {towards}°",
@@ -97,22 +97,7 @@ _NAMES: dict[str, tuple[str, str]] = {
     ResourceKind.FOAM_STATION: ("泡沫站", "Foam stations"),
     ResourceKind.EMERGENCY_SHELTER: ("应急避难所", "Emergency shelters"),
     # building kinds
-    "b.process_unit": ("生产装置", "Process unit"),
-    "b.tank_farm": ("罐区", "Tank farm"),
-    "b.warehouse": ("仓库", "Warehouse"),
-    "b.control_room": ("控制室", "Control room"),
-    "b.office": ("办公", "Office"),
-    "b.gate": ("大门", "Gate"),
-    "b.fire_station": ("消防站", "Fire station"),
-    "b.utility": ("公用工程", "Utility"),
-    "b.substation": ("变电所", "Substation"),
-    "b.laboratory": ("化验室", "Laboratory"),
-    "b.loading_station": ("装卸站", "Loading station"),
-    "b.wastewater": ("污水处理", "Wastewater"),
-    "b.workshop": ("车间", "Workshop"),
-    "b.canteen": ("食堂", "Canteen"),
-    "b.parking": ("停车场", "Parking"),
-    "b.pipe_rack": ("管廊", "Pipe rack"),
+    **{f"b.{kind.value}": names for kind, names in BUILDING_KIND_NAMES.items()},
     # gauge kinds and alarm levels
     "g.combustible_gas": ("可燃气体", "Combustible gas"),
     "g.h2s": ("硫化氢", "H₂S"),
@@ -284,7 +269,9 @@ def _boundary(m: folium.Map, site: Site, lang: str) -> None:
     group.add_to(m)
 
 
-def _evacuation_text(b: Building, answer: IncidentAnswer | None, lang: str) -> str:
+def _evacuation_text(b: Building, answer: IncidentAnswer | None,
+                     stranded: Mapping[str, Stranded], lang: str) -> str:
+    """``b``'s way out, or why it has none (``stranded``: the answer's, by building id)."""
     if answer is None:
         return ""
     route = answer.evacuation.routes.get(b.id)
@@ -292,26 +279,27 @@ def _evacuation_text(b: Building, answer: IncidentAnswer | None, lang: str) -> s
         inside = f" ({_esc(_name('from_inside', lang))})" if route.starts_inside else ""
         return (f"→ {_esc(route.assembly_point)}: {route.length_m:.0f} m, "
                 f"{route.walk_s / 60:.1f} {_esc(_name('min', lang))}{inside}")
-    for s in answer.evacuation.stranded:
-        if s.building == b.id:
-            return f"<span class='bad'>{_esc(_name('stranded', lang))}: {_esc(s.reason)}</span>"
+    s = stranded.get(b.id)
+    if s is not None:
+        return f"<span class='bad'>{_esc(_name('stranded', lang))}: {_esc(s.reason)}</span>"
     return ""
 
 
-def _building_popup(b: Building, lang: str, answer: IncidentAnswer | None) -> str:
+def _building_popup(b: Building, lang: str, answer: IncidentAnswer | None,
+                    stranded: Mapping[str, Stranded]) -> str:
     return _table(f"{b.name.get(lang)} ({b.id})", [
         (_name("p.kind", lang), _esc(_name(f"b.{b.kind.value}", lang))),
         (_name("p.people", lang), _esc(b.occupancy)),
         (_name("p.hazards", lang), _esc("、".join(b.hazards) or _name("none", lang))),
-        (_name("p.evacuation", lang), _evacuation_text(b, answer, lang))])
+        (_name("p.evacuation", lang), _evacuation_text(b, answer, stranded, lang))])
 
 
 def _buildings(m: folium.Map, site: Site, lang: str, answer: IncidentAnswer | None) -> None:
-    stranded = {s.building for s in answer.evacuation.stranded} if answer else set()
+    stranded = {s.building: s for s in answer.evacuation.stranded} if answer else {}
     features = [{
         "type": "Feature",
         "properties": {"id": b.id, "stranded": b.id in stranded,
-                       "popup": _building_popup(b, lang, answer)},
+                       "popup": _building_popup(b, lang, answer, stranded)},
         "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]
                                                         for ring in b.outline]},
     } for b in site.buildings.values()]
@@ -429,20 +417,17 @@ def zone_rows(zone: HazardZone, lang: str) -> list[tuple[str, str]]:
 
 def _incident(m: folium.Map, site: Site, answer: IncidentAnswer, lang: str) -> None:
     zone = answer.zone
-    details = _popup(_table(_name("zone", lang),
-                            [(k, _esc(v)) for k, v in zone_rows(zone, lang)]))
+    details = _table(_name("zone", lang), [(k, _esc(v)) for k, v in zone_rows(zone, lang)])
     group = folium.FeatureGroup(name=f"<u style='display:inline-block;width:14px;height:10px;"
                                      f"border:2px solid {ZONE_COLOUR};background:"
                                      f"rgba(255,48,48,.35);margin-right:4px'></u>"
                                      f"{_esc(_name('zone', lang))}")
     folium.Polygon(zone.outline(), color=ZONE_COLOUR, weight=2, fill=True, fill_color="#ff3030",
-                   fill_opacity=0.25, popup=details).add_to(group)
+                   fill_opacity=0.25, popup=_popup(details)).add_to(group)
     folium.CircleMarker(zone.centre, radius=8, color="#ffffff", weight=3, fill=True,
                         fill_color=STRANDED_COLOUR, fill_opacity=1.0,
                         tooltip=_esc(_name("source", lang)),
-                        popup=_popup(_table(_name("zone", lang),
-                                            [(k, _esc(v)) for k, v in zone_rows(zone, lang)]))
-                        ).add_to(group)
+                        popup=_popup(details)).add_to(group)
     group.add_to(m)
     plan = answer.evacuation
     routes = folium.FeatureGroup(name=f"<s style='display:inline-block;width:20px;height:0;"
@@ -465,7 +450,7 @@ def _incident(m: folium.Map, site: Site, answer: IncidentAnswer, lang: str) -> N
         folium.Marker((lat, lon), icon=folium.DivIcon(
             html=f"<div class='cc-stranded'>{_esc(text)}</div>", icon_size=(0, 0),
             icon_anchor=(0, 0), class_name="cc-empty"),
-            popup=_popup(_building_popup(b, lang, answer))).add_to(routes)
+            popup=_popup(_building_popup(b, lang, answer, {s.building: s}))).add_to(routes)
     routes.add_to(m)
     nearest = folium.FeatureGroup(name=f"<s style='display:inline-block;width:20px;height:0;"
                                        f"border-top:4px dashed {NEAREST_COLOUR};"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from commandcenter.geo.names import BUILDING_KIND_NAMES
 from commandcenter.ui import i18n
 
 i18n.register({
@@ -68,22 +69,7 @@ i18n.register({
     "map.state.stale": ("通讯中断/数据异常", "Comm lost / bad value"),
     "map.state.no_data": ("无数据", "No data"),
     # building kinds
-    "map.bkind.process_unit": ("生产装置", "Process unit"),
-    "map.bkind.tank_farm": ("罐区", "Tank farm"),
-    "map.bkind.warehouse": ("仓库", "Warehouse"),
-    "map.bkind.control_room": ("控制室", "Control room"),
-    "map.bkind.office": ("办公", "Office"),
-    "map.bkind.gate": ("大门", "Gate"),
-    "map.bkind.fire_station": ("消防站", "Fire station"),
-    "map.bkind.utility": ("公用工程", "Utility"),
-    "map.bkind.substation": ("变电所", "Substation"),
-    "map.bkind.laboratory": ("化验室", "Laboratory"),
-    "map.bkind.loading_station": ("装卸站", "Loading station"),
-    "map.bkind.wastewater": ("污水处理", "Wastewater"),
-    "map.bkind.workshop": ("车间", "Workshop"),
-    "map.bkind.canteen": ("食堂", "Canteen"),
-    "map.bkind.parking": ("停车场", "Parking"),
-    "map.bkind.pipe_rack": ("管廊", "Pipe rack"),
+    **{f"map.bkind.{kind.value}": names for kind, names in BUILDING_KIND_NAMES.items()},
     # the side panel
     "map.no_services": (
         "报警服务与应急事件服务未运行：仪表不显示实时状态，也不会随事件自动生成危险区域。"
