@@ -17,8 +17,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.client import AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.pdu import ModbusPDU
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import Gauge, GaugeLink
@@ -88,6 +89,40 @@ class ModbusCoordinator(LinkCoordinator):
 
     async def _read(self, block: ReadBlock) -> list[int]:
         raise NotImplementedError
+
+    @staticmethod
+    async def _request(client: ModbusBaseClient, block: ReadBlock, noun: str) -> ModbusPDU:
+        """Send ``block``'s read: holding registers (function 3) or input registers (4).
+
+        A lost connection (:class:`ConnectionException`) and a missing or garbled answer
+        (:class:`ModbusIOException`) pass through for the transport to report its own way; any
+        other pymodbus error is a failed read of ``noun`` (``unit``, ``slave``) ``block.slave``.
+        """
+        read = client.read_holding_registers if block.function == 3 \
+            else client.read_input_registers
+        try:
+            return await read(block.start, count=block.count, device_id=block.slave)
+        except (ConnectionException, ModbusIOException):
+            raise
+        except ModbusException as err:
+            raise ReadFailedError(f"{noun} {block.slave}: {err}") from err
+
+    @staticmethod
+    def _registers(rr: ModbusPDU, block: ReadBlock, noun: str) -> list[int]:
+        """Return the registers of ``block``'s answer.
+
+        Raises:
+            ModbusExceptionError: The device answered with a Modbus exception.
+            ReadFailedError: Fewer registers than asked for (``noun`` names the device).
+        """
+        if rr.isError():
+            code = int(getattr(rr, "exception_code", 0) or 0)
+            raise ModbusExceptionError(block.slave, block.function, code)
+        regs = list(rr.registers)
+        if len(regs) < block.count:
+            raise ReadFailedError(f"{noun} {block.slave}: {len(regs)} registers in the answer, "
+                                  f"asked for {block.count}")
+        return regs
 
     async def _run(self) -> None:
         loop_time = self._now_mono
@@ -201,10 +236,8 @@ class ModbusTcpCoordinator(ModbusCoordinator):
         client = self._client
         if client is None or not client.connected:
             raise LinkDownError(f"connection to {self.endpoint} lost")
-        read = client.read_holding_registers if block.function == 3 \
-            else client.read_input_registers
         try:
-            rr = await read(block.start, count=block.count, device_id=block.slave)
+            rr = await self._request(client, block, "unit")
         except ConnectionException as err:
             raise LinkDownError(f"connection to {self.endpoint} lost: {err}") from err
         except ModbusIOException as err:
@@ -212,13 +245,4 @@ class ModbusTcpCoordinator(ModbusCoordinator):
                 raise LinkDownError(f"connection to {self.endpoint} lost: {err}") from err
             raise ReadFailedError(f"no response from unit {block.slave} within "
                                   f"{self.link.timeout_s:g} s") from err
-        except ModbusException as err:
-            raise ReadFailedError(f"unit {block.slave}: {err}") from err
-        if rr.isError():
-            code = int(getattr(rr, "exception_code", 0) or 0)
-            raise ModbusExceptionError(block.slave, block.function, code)
-        regs = list(rr.registers)
-        if len(regs) < block.count:
-            raise ReadFailedError(f"unit {block.slave}: {len(regs)} registers in the answer, "
-                                  f"asked for {block.count}")
-        return regs
+        return self._registers(rr, block, "unit")

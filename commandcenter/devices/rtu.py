@@ -62,7 +62,7 @@ from commandcenter.devices.base import (
     ReadFailedError,
     ReadingSink,
 )
-from commandcenter.devices.modbus import ModbusCoordinator, ModbusExceptionError
+from commandcenter.devices.modbus import ModbusCoordinator
 from commandcenter.devices.registers import ReadBlock, rtu_min_cycle_s, silent_interval_s
 
 try:
@@ -219,11 +219,9 @@ class ModbusRtuCoordinator(ModbusCoordinator):
         client = self._client
         if client is None or not client.connected:
             raise LinkDownError(f"{self.url} is closed")
-        read = client.read_holding_registers if block.function == 3 \
-            else client.read_input_registers
         slave = block.slave
         try:
-            rr = await read(block.start, count=block.count, device_id=slave)
+            rr = await self._request(client, block, "slave")
         except ConnectionException as err:
             raise LinkDownError(f"{self.url} failed: {err}") from err
         except ModbusIOException as err:
@@ -236,18 +234,9 @@ class ModbusRtuCoordinator(ModbusCoordinator):
                     f"valid frame (CRC or framing error)") from err
             raise ReadFailedError(f"no response from slave {slave} within "
                                   f"{self.link.timeout_s:g} s") from err
-        except ModbusException as err:
-            raise ReadFailedError(f"slave {slave}: {err}") from err
         finally:
             await asyncio.sleep(silent_interval_s(self.baudrate))
-        if rr.isError():
-            code = int(getattr(rr, "exception_code", 0) or 0)
-            raise ModbusExceptionError(slave, block.function, code)
-        regs = list(rr.registers)
-        if len(regs) < block.count:
-            raise ReadFailedError(f"slave {slave}: {len(regs)} registers in the answer, "
-                                  f"asked for {block.count}")
-        return regs
+        return self._registers(rr, block, "slave")
 
 
 def _close_late_transport(opening: asyncio.Future[SerialTransport]) -> None:
