@@ -33,6 +33,7 @@ import os
 import sys
 from typing import Any
 
+from commandcenter.commands import language
 from commandcenter.config import Settings
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -105,14 +106,6 @@ def register(sub: Any) -> None:
     cl.add_argument("--by", default=None, metavar="NAME")
     cl.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run)
-
-
-def language(args: argparse.Namespace, settings: Settings) -> str:
-    """Return the language of text output: ``--lang``, else the setting, else Chinese."""
-    lang = getattr(args, "lang", None)
-    if lang in ("zh", "en"):
-        return str(lang)
-    return settings.language if settings.language in ("zh", "en") else "zh"
 
 
 def _error(args: argparse.Namespace, message: str, code: int) -> int:
@@ -189,8 +182,9 @@ class _Command:
 
     def role(self, role_id: str) -> str:
         """Return a role's name in the output language (its id when the roster lacks it)."""
-        role = self.site.roles.get(role_id)
-        return str(role.name.get(self.lang)) if role else role_id
+        from commandcenter.core.incidents import role_name
+
+        return role_name(self.site, role_id, self.lang)
 
     def person(self, person_id: str, recorded: str) -> str:
         """Return a person's name in the output language (``recorded``: the name in the log)."""

@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from commandcenter.commands import language
 from commandcenter.commands.route import add_zone_arguments, warn_stranded, zone_from_args
 from commandcenter.config import Settings
 
@@ -46,8 +47,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     answer: IncidentAnswer | None = None
     if args.hazard is not None:
         answer = SiteRouter.from_site(site).answer(zone_from_args(args, site))
-    lang = args.lang or (settings.language if settings.language in ("zh", "en") else "zh")
-    path = write_standalone(site_map(site, answer, lang=lang), args.out)
+    path = write_standalone(site_map(site, answer, lang=language(args, settings)), args.out)
     print(path)
     if answer is not None and answer.evacuation.stranded:
         warn_stranded(answer)

@@ -420,6 +420,12 @@ def point_problem(site: Site, point: tuple[float, float]) -> str | None:
     return f"{lat:.5f}, {lon:.5f} lies {fault[1] / 1000:.1f} km outside the site"
 
 
+def role_name(site: Site, role_id: str, lang: str) -> str:
+    """Return the display name of a role (its id when the roster lacks it)."""
+    role = site.roles.get(role_id)
+    return role.name.get(lang) if role else role_id
+
+
 def location_words(site: Site, location: str | Sequence[float]) -> dict[str, str]:
     """Return an incident's place in words: ``{"zh": …, "en": …, "short": …}``.
 

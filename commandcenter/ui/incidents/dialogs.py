@@ -6,7 +6,7 @@ They are opened window-modal with :meth:`QDialog.open` so the qasync loop keeps 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
@@ -37,6 +37,7 @@ from commandcenter.core.incidents import (
     ShiftSchedule,
     nearest_building,
     point_fault,
+    role_name,
 )
 from commandcenter.core.site import Plan, Site
 from commandcenter.services.protocols import ActivationPreview, IncidentDesk
@@ -47,10 +48,10 @@ from commandcenter.ui.incidents import (
 )
 from commandcenter.ui.incidents.people import (
     commander_candidates,
+    join_list,
     location_text,
     parse_point,
     person_name,
-    role_name,
 )
 from commandcenter.ui.theme import DESK, level_colour
 
@@ -71,10 +72,6 @@ def _level_banner_css(level: str) -> str:
             f"padding: 6px 12px; font-size: {DESK.heading_px}px;")
 
 
-def _join(items: Sequence[str], lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(items)
-
-
 def _person_html(site: Site, c: Contact, lang: str) -> str:
     role = role_name(site, c.role, lang)
     if not c.on_shift:
@@ -93,14 +90,14 @@ def stages_html(site: Site, plan: Plan, preview: ActivationPreview, lang: str,
         spec = by_order.get(order)
         minutes = f"{spec.ack_within_min:g}" if spec else "—"
         if spec is not None and spec.need_by_role:
-            need = _join([tr("inc.act.stage.role_need", lang, role=role_name(site, r, lang),
+            need = join_list([tr("inc.act.stage.role_need", lang, role=role_name(site, r, lang),
                              count=n) for r, n in spec.need_by_role.items()], lang)
             head = tr("inc.act.stage.roles", lang, order=order, need=need, minutes=minutes)
         else:
             head = tr("inc.act.stage", lang, order=order,
                       need=spec.total_acks if spec else 1, minutes=minutes)
         people = [c for c in contacts if c.person not in skip]
-        names = _join([_person_html(site, c, lang) for c in people], lang) if people else \
+        names = join_list([_person_html(site, c, lang) for c in people], lang) if people else \
             escape(tr("inc.act.stage.nobody", lang))
         rows.append(f"<p style='margin:0 0 8px 0;'><span style='color:{DESK.accent};"
                     f"font-weight:bold;'>{escape(head)}</span><br>{names}</p>")

@@ -23,7 +23,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from commandcenter.core.clock import Clock
-from commandcenter.core.incidents import ChecklistStep, Incident, IncidentBook, StepState
+from commandcenter.core.incidents import (
+    ChecklistStep,
+    Incident,
+    IncidentBook,
+    StepState,
+    role_name,
+)
 from commandcenter.core.notify import (
     Message,
     MessageKind,
@@ -42,7 +48,6 @@ from commandcenter.ui.incidents.people import (
     local_time,
     person_name,
     plan_started,
-    role_name,
     since,
 )
 from commandcenter.ui.models import site_timezone

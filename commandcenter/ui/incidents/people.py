@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -23,12 +23,6 @@ def person_name(site: Site, person_id: str, lang: str) -> str:
     if p is None:
         return person_id
     return (p.name_en or p.name) if lang == "en" else p.name
-
-
-def role_name(site: Site, role_id: str, lang: str) -> str:
-    """Return the display name of a role (its id when the roster lacks it)."""
-    role = site.roles.get(role_id)
-    return role.name.get(lang) if role else role_id
 
 
 def actor_name(site: Site, actor: str | None, lang: str) -> str:
@@ -87,6 +81,11 @@ class LocationTexts:
     def clear(self) -> None:
         """Forget every text."""
         self._texts.clear()
+
+
+def join_list(items: Iterable[str], lang: str) -> str:
+    """Return ``items`` as one list: ``a、b`` in Chinese, ``a, b`` in English."""
+    return ("、" if lang == "zh" else ", ").join(items)
 
 
 def parse_point(text: str) -> tuple[float, float] | None:

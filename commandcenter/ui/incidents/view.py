@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from commandcenter.core.clock import Clock
-from commandcenter.core.incidents import ChecklistStep, Incident, StepState
+from commandcenter.core.incidents import ChecklistStep, Incident, StepState, role_name
 from commandcenter.core.site import Plan
 from commandcenter.services.protocols import IncidentDesk
 from commandcenter.ui import i18n
@@ -67,9 +67,9 @@ from commandcenter.ui.incidents.people import (
     actor_name,
     clock_duration,
     duration,
+    join_list,
     local_time,
     person_name,
-    role_name,
     since,
 )
 from commandcenter.ui.models import site_timezone
@@ -533,9 +533,8 @@ class IncidentView(QWidget):
                       need=st.spec.need_acks)
             short = st.missing_by_role
             if short and not inc.closed:
-                sep = "、" if lang == "zh" else ", "
-                text += " " + tr("inc.stage.short", lang, roles=sep.join(
-                    f"{role_name(self._site, r, lang)} {n}" for r, n in short.items()))
+                text += " " + tr("inc.stage.short", lang, roles=join_list(
+                    (f"{role_name(self._site, r, lang)} {n}" for r, n in short.items()), lang))
             if st.satisfied:
                 colour, extra = "#2E7D32", tr("inc.stage.met", lang)
             elif inc.closed:
