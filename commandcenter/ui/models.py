@@ -9,7 +9,7 @@ queued signals on the GUI thread.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -271,8 +271,8 @@ class PlanFilterProxy(QSortFilterProxyModel):
 class EventSource(Protocol):
     """The part of the event log the UI reads (``commandcenter.storage.eventlog.EventLog``)."""
 
-    def tail(self, n: int = 20) -> list[RecordedEvent]:
-        """Return the last ``n`` events, oldest first."""
+    def tail(self, n: int = 20, types: Sequence[str] | None = None) -> list[RecordedEvent]:
+        """Return the last ``n`` events (of the given types, if any), oldest first."""
         ...
 
     def subscribe(self, callback: Callable[[RecordedEvent], None]) -> Callable[[], None]:

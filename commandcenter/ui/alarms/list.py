@@ -19,7 +19,7 @@ import html
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -119,6 +119,18 @@ MIN_NAME_COLUMN: Final = 140
 # ---------------------------------------------------------------------- dialogs
 
 
+def _ok_cancel(dialog: QDialog, lang: str) -> tuple[QDialogButtonBox, QPushButton]:
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel, dialog)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(tr("alarms.dialog.ok", lang))
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
+        tr("alarms.dialog.cancel", lang))
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, ok
+
+
 class ShelveDialog(QDialog):
     """Asks how long to shelve and why; the reason is required and the operator is shown.
 
@@ -152,14 +164,7 @@ class ShelveDialog(QDialog):
         self.who = QLabel(tr("alarms.shelve.by", lang, who=who), self)
         self.problem = QLabel(tr("alarms.shelve.need_reason", lang), self)
         self.problem.setStyleSheet("color: #B71C1C;")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel, self)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText(tr("alarms.dialog.ok", lang))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
-            tr("alarms.dialog.cancel", lang))
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.ok_button = _ok_cancel(self, lang)
         self.reason.textChanged.connect(self._validate)
         row = QHBoxLayout()
         row.addWidget(self.timed)
@@ -204,14 +209,7 @@ class CommentDialog(QDialog):
         self.setMinimumSize(520, 180)
         self.text = QLineEdit(self)
         self.text.setPlaceholderText(tr("alarms.comment.text", lang))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel, self)
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText(tr("alarms.dialog.ok", lang))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
-            tr("alarms.dialog.cancel", lang))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons, self.ok_button = _ok_cancel(self, lang)
         self.text.textChanged.connect(lambda s: self.ok_button.setEnabled(bool(s.strip())))
         self.ok_button.setEnabled(False)
         layout = QVBoxLayout(self)
@@ -221,18 +219,6 @@ class CommentDialog(QDialog):
         layout.addWidget(self.text)
         layout.addStretch(1)
         layout.addWidget(buttons)
-
-
-def _ok_cancel(dialog: QDialog, lang: str) -> tuple[QDialogButtonBox, QPushButton]:
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                               | QDialogButtonBox.StandardButton.Cancel, dialog)
-    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-    ok.setText(tr("alarms.dialog.ok", lang))
-    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
-        tr("alarms.dialog.cancel", lang))
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    return buttons, ok
 
 
 class ConfirmDialog(QDialog):
@@ -475,6 +461,15 @@ def _table(parent: QWidget, columns: Sequence[str], name: str,
     return table
 
 
+def _stale_alarms(board: AlarmBoard, now: datetime,
+                  after: timedelta) -> list[tuple[Alarm, datetime]]:
+    """Return the alarms active for ``after`` or longer with their start, oldest first."""
+    return sorted(((a, a.active_since) for a in board.alarms().values()
+                   if a.state in ACTIVE_STATES and a.active_since is not None
+                   and now - a.active_since >= after),
+                  key=lambda pair: (pair[1], pair[0].id))
+
+
 class AlarmLoadDialog(QDialog):
     """The alarm load of EEMUA 191 over a chosen period, with its top-10 bad actors.
 
@@ -610,10 +605,7 @@ class AlarmLoadDialog(QDialog):
         load = alarm_load(events, start, now, settings,
                           drill_id=getattr(self._board, "drill_id", None))
         self.load = load
-        stale = sorted(((a, a.active_since) for a in self._board.alarms().values()
-                        if a.state in ACTIVE_STATES and a.active_since is not None
-                        and now - a.active_since >= settings.stale_after),
-                       key=lambda pair: (pair[1], pair[0].id))
+        stale = _stale_alarms(self._board, now, settings.stale_after)
         f = self.figures
         f["total"].setText(str(load.total))
         f["avg"].setText(f"{load.average_per_interval:.2f}")
@@ -985,10 +977,7 @@ class AlarmListPage(QWidget):
         settings = LoadSettings()
         load = alarm_load(self._events.events(), now - KPI_WINDOW, now, settings,
                           drill_id=getattr(self.desk.board, "drill_id", None))
-        stale_since = now - settings.stale_after
-        stale = sum(1 for a in self.desk.board.alarms().values()
-                    if a.state in ACTIVE_STATES and a.active_since is not None
-                    and a.active_since <= stale_since)
+        stale = len(_stale_alarms(self.desk.board, now, settings.stale_after))
         # one alarm is not a "bad actor": the strip names the top one only when it repeats
         # (the alarm-load dialog lists the whole top 10)
         bad = load.bad_actors[0] if load.bad_actors and load.bad_actors[0].count > 1 else None
@@ -1000,11 +989,7 @@ class AlarmListPage(QWidget):
 
     def _alarm_events(self) -> tuple[list[RecordedEvent], bool]:
         """Return the newest alarm events of the log, and whether there were more."""
-        tail: Callable[..., list[RecordedEvent]] = self._source.tail
-        try:
-            events = tail(KPI_DIALOG_EVENTS, types=sorted(EVENT_TYPES))
-        except TypeError:  # a source that cannot filter by type
-            events = [e for e in tail(KPI_DIALOG_EVENTS) if e.type.startswith("alarm.")]
+        events = self._source.tail(KPI_DIALOG_EVENTS, types=sorted(EVENT_TYPES))
         return events, len(events) >= KPI_DIALOG_EVENTS
 
     def show_alarm_load(self, hours: int = 1) -> AlarmLoadDialog:

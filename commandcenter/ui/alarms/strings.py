@@ -200,7 +200,6 @@ i18n.register({
     "alarms.kpi.col.since": ("持续自", "Active since"),
     "alarms.kpi.col.duration": ("持续", "For"),
     "alarms.kpi.ongoing": ("仍在泛滥", "ongoing"),
-    "alarms.kpi.none": ("无", "none"),
     "alarms.kpi.truncated": ("只统计了最近 {count} 条报警事件，更早的未计入",
                              "Only the newest {count} alarm events were counted"),
     "alarms.kpi.close": ("关闭", "Close"),
@@ -228,7 +227,6 @@ i18n.register({
     "alarms.tile.out_of_service": ("停用", "out of service"),
     "alarms.tile.no_data": ("无数据", "no data"),
     "alarms.tile.age": ("{age} 前", "{age} ago"),
-    "alarms.tile.confirmed": ("已核实", "confirmed"),
     # trends
     "trends.search": ("搜索仪表：编号或名称", "Search gauges: id or name"),
     "trends.follow": ("跟随实时", "Follow live"),
