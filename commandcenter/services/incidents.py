@@ -1098,7 +1098,7 @@ class IncidentService:
                 if not group:
                     continue  # claimed first by another dispatcher, or answered meanwhile
                 self._last_send[kind] = self._clock.now()
-                result = await self._send(channel, group if len(group) > 1 else [m])
+                result = await self._send(channel, group)
                 carry = [ev for x in group for ev in self._outcome(x, result)]
                 answered.update(x.id for x in group)
             except StorageError as err:
