@@ -541,23 +541,19 @@ class EventLog:
             StorageError: The database cannot be read.
         """
         unreadable: list[ChainBreak] = []
+        last: list[RecordedEvent] = []  # the newest event handed to the check
 
         def events() -> Iterator[RecordedEvent]:
             for row in self._rows(0, [], None):
                 try:
-                    yield _to_event(row)
+                    ev = _to_event(row)
                 except ValueError as err:
                     unreadable.append(ChainBreak(row.seq, f"payload is not valid JSON ({err})"))
                     return
-
-        last: list[RecordedEvent] = []
-
-        def tracked() -> Iterator[RecordedEvent]:
-            for ev in events():
                 last[:] = [ev]
                 yield ev
 
-        broken = verify_chain(tracked())
+        broken = verify_chain(events())
         if broken is not None:
             return broken
         if unreadable:
