@@ -15,6 +15,7 @@ from typing import Any
 from commandcenter.core.events import RecordedEvent
 from commandcenter.core.site import Site
 from commandcenter.ui.i18n import name_of, register, tr
+from commandcenter.ui.incidents.people import location_text, person_name
 
 register({
     "describe.high": ("高限", "high"),
@@ -89,10 +90,9 @@ class EventDescriber:
         """
         text = str(ident)
         pid = text.split(":", 1)[1] if text.startswith(("person:", "operator:")) else text
-        p = self._site.people.get(pid)
-        if p is None:
-            return str(recorded) if recorded else pid
-        return p.name_en if lang == "en" and p.name_en else p.name
+        if pid not in self._site.people and recorded:
+            return str(recorded)
+        return person_name(self._site, pid, lang)
 
     def _people(self, ids: Any, lang: str, limit: int = 4) -> str:
         names = [self.person(i, lang) for i in (ids or [])]
@@ -104,9 +104,9 @@ class EventDescriber:
         plan = self._site.plans.get(str(pid))
         return plan.title.get(lang) if plan is not None else str(pid)
 
-    def _place(self, ident: Any, lang: str) -> str:
-        b = self._site.buildings.get(str(ident))
-        return f"{b.name.get(lang)} ({ident})" if b is not None else str(ident)
+    def _place(self, location: Any, lang: str) -> str:
+        return location_text(self._site, location if isinstance(location, list | tuple)
+                             else str(location), lang)
 
     def _step(self, plan_id: Any, step_id: Any, lang: str) -> str:
         plan = self._site.plans.get(str(plan_id))

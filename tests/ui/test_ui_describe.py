@@ -64,6 +64,9 @@ def test_incident_and_checklist_use_titles_and_names(describe: EventDescriber) -
         "plan_title": {"zh": plan.title.zh, "en": plan.title.en}})
     place = site.buildings["U-120"].name
     assert describe(activated, "zh") == f"L2 · {plan.title.zh} · {place.zh} (U-120) · 代码 GX5"
+    at_point = ev("incident.activated", f"person:{person.id}", {
+        "plan": plan.id, "level": "L2", "location": [30.815064, 121.455], "code": "GX6"})
+    assert describe(at_point, "en").startswith(f"L2 · {plan.title.en} · 30.81506, 121.45500")
     done = ev("checklist.step_done", f"person:{person.id}",
               {"plan": plan.id, "step": step.id, "by": f"person:{person.id}", "note": None})
     assert describe(done, "zh") == f"{step.title.zh} · {person.name}"
