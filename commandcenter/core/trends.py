@@ -104,6 +104,32 @@ class TrendStore:
         return self._buffers[gauge_id]
 
 
+_IndexArray = npt.NDArray[np.intp]
+
+
+def _gap_at(t: FloatArray, min_gap: float) -> _IndexArray:
+    """Return the indices ``i`` with more than ``min_gap`` seconds between ``t[i]`` and the next."""
+    if t.size < 2:
+        return np.empty(0, dtype=np.intp)
+    return np.flatnonzero(np.diff(t) > min_gap)
+
+
+def _check_gap(min_gap: float) -> None:
+    if not min_gap > 0:
+        raise ValueError("min_gap must be a positive number of seconds")
+
+
+def _spans(t: FloatArray, at: _IndexArray) -> list[tuple[float, float]]:
+    return [(float(t[i]), float(t[i + 1])) for i in at]
+
+
+def _broken(t: FloatArray, v: FloatArray, at: _IndexArray) -> tuple[FloatArray, FloatArray]:
+    if not at.size:
+        return t, v
+    mid = (t[at] + t[at + 1]) / 2.0
+    return np.insert(t, at + 1, mid), np.insert(v, at + 1, np.nan)
+
+
 def gaps(t: FloatArray, min_gap: float, until: float | None = None,
          ) -> list[tuple[float, float]]:
     """Return the spans without readings longer than ``min_gap`` seconds, oldest first.
@@ -115,13 +141,8 @@ def gaps(t: FloatArray, min_gap: float, until: float | None = None,
     Raises:
         ValueError: ``min_gap`` is not a positive number.
     """
-    if not min_gap > 0:
-        raise ValueError("min_gap must be a positive number of seconds")
-    out: list[tuple[float, float]] = []
-    if t.size > 1:
-        steps = np.diff(t)
-        for i in np.flatnonzero(steps > min_gap):
-            out.append((float(t[i]), float(t[i + 1])))
+    _check_gap(min_gap)
+    out = _spans(t, _gap_at(t, min_gap))
     if until is not None and t.size and until - float(t[-1]) > min_gap:
         out.append((float(t[-1]), until))
     return out
@@ -134,10 +155,17 @@ def broken_at_gaps(t: FloatArray, v: FloatArray,
     A plot that skips non-finite values then leaves the gap empty instead of drawing a straight
     line across a time when nothing was read.
     """
-    if t.size < 2:
-        return t, v
-    at = np.flatnonzero(np.diff(t) > min_gap)
-    if not at.size:
-        return t, v
-    mid = (t[at] + t[at + 1]) / 2.0
-    return np.insert(t, at + 1, mid), np.insert(v, at + 1, np.nan)
+    return _broken(t, v, _gap_at(t, min_gap))
+
+
+def broken_with_gaps(t: FloatArray, v: FloatArray, min_gap: float,
+                     ) -> tuple[FloatArray, FloatArray, list[tuple[float, float]]]:
+    """Return :func:`broken_at_gaps` and :func:`gaps` (no ``until``) of one snapshot at once.
+
+    Raises:
+        ValueError: ``min_gap`` is not a positive number.
+    """
+    _check_gap(min_gap)
+    at = _gap_at(t, min_gap)
+    bt, bv = _broken(t, v, at)
+    return bt, bv, _spans(t, at)

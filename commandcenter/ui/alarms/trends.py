@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from commandcenter.core.clock import Clock
 from commandcenter.core.site import AlarmLevel, Site
-from commandcenter.core.trends import TrendStore, broken_at_gaps, gaps
+from commandcenter.core.trends import TrendStore, broken_with_gaps
 from commandcenter.services.protocols import GaugeStatus
 from commandcenter.ui import i18n
 from commandcenter.ui.alarms import strings as _strings  # noqa: F401 - registers the strings
@@ -98,6 +98,8 @@ class _Trace:
     gauge_id: str
     curve: pg.PlotDataItem
     limits: list[_LimitKey]
+    gap_s: float
+    """A silence longer than this is a gap (from the gauge's link's poll period)."""
     version: int = -1
     low: float = math.nan
     """Lowest finite value of the data given to the curve (NaN: none)."""
@@ -370,7 +372,7 @@ class TrendsPage(QWidget):
                 shared.gauges.append(gid)
                 keys.append(key)
                 self._label_limit(key)
-        self._traces[gid] = _Trace(gid, curve, keys)
+        self._traces[gid] = _Trace(gid, curve, keys, self._gap_s(gid))
         self._restyle()
         self._update_hint()
         self.redraw()
@@ -462,7 +464,7 @@ class TrendsPage(QWidget):
             except KeyError:
                 st = None
         silent_now = not math.isnan(trace.last_t) and (
-            now - trace.last_t > self._gap_s(trace.gauge_id)
+            now - trace.last_t > trace.gap_s
             or (st is not None and not st.available and st.ts is not None))
         if silent_now:
             spans.append((trace.last_t, now))
@@ -517,15 +519,14 @@ class TrendsPage(QWidget):
                     self._update_gaps(trace, now)
                 continue
             t, v = buf.snapshot(since)
-            gap = self._gap_s(trace.gauge_id)
-            bt, bv = broken_at_gaps(t, v, gap)
+            bt, bv, inner = broken_with_gaps(t, v, trace.gap_s)
             trace.curve.setData(bt, bv, connect="finite")
             trace.version = version
             finite = v[np.isfinite(v)]
             trace.low, trace.high = ((float(finite.min()), float(finite.max())) if finite.size
                                      else (math.nan, math.nan))
             trace.last_t = float(t[-1]) if t.size else math.nan
-            trace.inner = gaps(t, gap)
+            trace.inner = inner
             self._update_gaps(trace, now)
             changed += 1
         self.redraws += changed
