@@ -506,13 +506,13 @@ class SiteRouter:
             path = edge_paths.get(eid)
             if path:
                 head = path[0]
+                from_u = path
                 if (head[0] - pu[0]) ** 2 + (head[1] - pu[1]) ** 2 > \
                         (head[0] - pv[0]) ** 2 + (head[1] - pv[1]) ** 2:
                     # Drawn from v to u: the bends, kept from u to v, run the other way.
-                    bends = [p for p in reversed(path) if not (_same(p, pu) or _same(p, pv))]
+                    from_u = path[::-1]
                     pu, pv = pv, pu
-                else:
-                    bends = [p for p in path if not (_same(p, pu) or _same(p, pv))]
+                bends = [p for p in from_u if not (_same(p, pu) or _same(p, pv))]
                 points = [pu, *path, pv]
                 bend_lat.extend(float(p[0]) for p in bends)
                 bend_lon.extend(float(p[1]) for p in bends)
@@ -534,10 +534,9 @@ class SiteRouter:
         # Undirected edge lookup by node pair: key = lo * n + hi, sorted.
         lo, hi = np.minimum(eu, ev), np.maximum(eu, ev)
         keys = lo * self._n + hi
-        self._key_order = np.argsort(keys, kind="stable")
-        self._keys_sorted = keys[self._key_order]
+        key_order = np.argsort(keys, kind="stable")
         self._geo = _Geometry(
-            self._n, self._keys_sorted, self._key_order, eu, bend_off,
+            self._n, keys[key_order], key_order, eu, bend_off,
             np.concatenate([self._lat, np.array(bend_lat, dtype=np.float64)]),
             np.concatenate([self._lon, np.array(bend_lon, dtype=np.float64)]),
             self._edge_ids)
@@ -722,14 +721,6 @@ class SiteRouter:
         offset = float(_haversine_m(np.array([lat]), np.array([lon]), self._lat[[node]],
                                     self._lon[[node]])[0])
         return Origin(f"{lat:.6f},{lon:.6f}", lat, lon, self._node_ids[node], offset)
-
-    def check_source(self, zone: HazardZone) -> None:
-        """Refuse a zone whose source is not on this site (the same reach as :meth:`origin`).
-
-        Raises:
-            RoutingError: The source is farther than ``max_snap_m`` from every network node.
-        """
-        self._snap(zone.lat, zone.lon, what="the hazard source ")
 
     def _snap(self, lat: float, lon: float, what: str = "") -> tuple[int, float]:
         x, y = self._project(lat, lon)
@@ -1047,10 +1038,11 @@ class SiteRouter:
             k: Nearest resources per kind.
 
         Raises:
-            RoutingError: The zone's source is not on this site (see :meth:`check_source`), or
-                ``origin`` cannot be resolved (see :meth:`origin`).
+            RoutingError: The zone's source is not on this site (farther than ``max_snap_m``
+                from every network node, the same reach as :meth:`origin`), or ``origin``
+                cannot be resolved (see :meth:`origin`).
         """
-        self.check_source(zone)
+        self._snap(zone.lat, zone.lon, what="the hazard source ")
         o = self.origin(zone.centre if origin is None else origin)
         nearest = self.nearest_resources(o, kinds, k, zone)
         return IncidentAnswer(o, nearest, self.evacuation_plan(zone))
