@@ -455,7 +455,10 @@ def reference_nearest(graph: nx.Graph, origin: str, resources: list[Resource],
     walk = nx.single_source_dijkstra_path_length(graph, origin, weight="length_m")
     out = []
     if kind in VEHICLE_KINDS:
-        stop = min((walk[n], n) for n in road if n in walk)[1]
+        reachable = [(walk[n], n) for n in road if n in walk]
+        if not reachable:  # no road within walking reach: no vehicle comes
+            return []
+        stop = min(reachable)[1]
         drive = nx.single_source_dijkstra_path_length(
             graph, stop, weight=lambda u, v, d: d["length_m"] if d["kind"] == "road" else None)
         for r in resources:
